@@ -1,0 +1,14 @@
+// One subcommand of the prune-bench executable: setup() declares its options on CLI11, and the
+// callback it installs runs it. Commands throw pb::Error; main() turns that into `error: ...`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace pb::app {
+
+void setup_generate(CLI::App& app);
+void setup_trace(CLI::App& app);
+void setup_preprocess(CLI::App& app);
+void setup_tokenize(CLI::App& app);
+
+}  // namespace pb::app

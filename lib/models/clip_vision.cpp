@@ -1,0 +1,111 @@
+#include "models/clip_vision.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+
+namespace pb {
+
+ClipAttentionImpl::ClipAttentionImpl(const VisionConfig& cfg, const at::TensorOptions& options)
+    : heads_(cfg.num_attention_heads), head_dim_(cfg.hidden_size / cfg.num_attention_heads) {
+  const int64_t d = cfg.hidden_size;
+  q_proj_ = register_module("q_proj", Linear(d, d, true, options));
+  k_proj_ = register_module("k_proj", Linear(d, d, true, options));
+  v_proj_ = register_module("v_proj", Linear(d, d, true, options));
+  out_proj_ = register_module("out_proj", Linear(d, d, true, options));
+}
+
+at::Tensor ClipAttentionImpl::forward(const at::Tensor& x, at::Tensor* probs) const {
+  const int64_t b = x.size(0), t = x.size(1);
+  auto split_heads = [&](const at::Tensor& y) {  // [B, T, D] -> [B, H, T, hd]
+    return y.view({b, t, heads_, head_dim_}).transpose(1, 2);
+  };
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
+  const at::Tensor q = split_heads(q_proj_->forward(x) * scale);
+  const at::Tensor k = split_heads(k_proj_->forward(x));
+  const at::Tensor v = split_heads(v_proj_->forward(x));
+  // Softmax in fp32 (as LLaMA's attention does) so bf16 runs stay close to the fp32 reference.
+  const at::Tensor p = at::softmax(at::matmul(q, k.transpose(-1, -2)).to(at::kFloat), /*dim=*/-1);
+  if (probs != nullptr) {
+    *probs = p;
+  }
+  const at::Tensor out = at::matmul(p.to(x.scalar_type()), v);  // [B, H, T, hd]
+  return out_proj_->forward(out.transpose(1, 2).reshape({b, t, heads_ * head_dim_}));
+}
+
+ClipEncoderLayerImpl::ClipEncoderLayerImpl(const VisionConfig& cfg, const at::TensorOptions& options)
+    : quick_gelu_(cfg.hidden_act == "quick_gelu") {
+  if (cfg.hidden_act != "quick_gelu" && cfg.hidden_act != "gelu") {
+    throw Error(fmt::format("vision_config.hidden_act '{}' is not supported (quick_gelu, gelu)",
+                            cfg.hidden_act));
+  }
+  self_attn_ = register_module("self_attn", ClipAttention(cfg, options));
+  layer_norm1_ = register_module("layer_norm1", LayerNorm(cfg.hidden_size, cfg.layer_norm_eps, options));
+  layer_norm2_ = register_module("layer_norm2", LayerNorm(cfg.hidden_size, cfg.layer_norm_eps, options));
+  torch::nn::Module& mlp = child_module(*this, "mlp");
+  fc1_ = mlp.register_module("fc1", Linear(cfg.hidden_size, cfg.intermediate_size, true, options));
+  fc2_ = mlp.register_module("fc2", Linear(cfg.intermediate_size, cfg.hidden_size, true, options));
+}
+
+at::Tensor ClipEncoderLayerImpl::forward(const at::Tensor& x, at::Tensor* probs) const {
+  const at::Tensor h = x + self_attn_->forward(layer_norm1_->forward(x), probs);
+  at::Tensor y = fc1_->forward(layer_norm2_->forward(h));
+  // quick_gelu(x) = x * sigmoid(1.702 x) (openai CLIP's QuickGELU, the CLIP-L/14-336 activation).
+  y = quick_gelu_ ? y * at::sigmoid(1.702 * y) : at::gelu(y);
+  return h + fc2_->forward(y);
+}
+
+ClipVisionTowerImpl::ClipVisionTowerImpl(const VisionConfig& cfg, int64_t layers_to_run,
+                                         const at::TensorOptions& options)
+    : cfg_(cfg) {
+  PB_CHECK(layers_to_run >= 0 && layers_to_run <= cfg.num_hidden_layers, "layers_to_run out of range");
+  const int64_t d = cfg.hidden_size, p = cfg.patch_size;
+  const int64_t grid = cfg.image_size / p;
+  torch::nn::Module& embeddings = child_module(*this, "embeddings");
+  class_embedding_ = embeddings.register_parameter("class_embedding", at::empty({d}, options), false);
+  patch_embedding_ = child_module(embeddings, "patch_embedding")
+                         .register_parameter("weight", at::empty({d, cfg.num_channels, p, p}, options), false);
+  position_embedding_ = child_module(embeddings, "position_embedding")
+                            .register_parameter("weight", at::empty({grid * grid + 1, d}, options), false);
+  pre_layrnorm_ = register_module("pre_layrnorm", LayerNorm(d, cfg.layer_norm_eps, options));
+  auto list = child_module(*this, "encoder").register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < layers_to_run; ++i) {
+    layers_.push_back(ClipEncoderLayer(cfg, options));
+    list->push_back(layers_.back());
+  }
+}
+
+VisionTowerOutput ClipVisionTowerImpl::forward(const at::Tensor& pixels,
+                                               const std::set<int64_t>& attention_layers) const {
+  const int64_t s = cfg_.image_size;
+  if (pixels.dim() != 4 || pixels.size(1) != cfg_.num_channels || pixels.size(2) != s ||
+      pixels.size(3) != s) {
+    throw Error(fmt::format("pixel_values must be [B, {}, {}, {}], got {}", cfg_.num_channels, s, s,
+                            c10::str(pixels.sizes())));
+  }
+  const int64_t b = pixels.size(0), d = cfg_.hidden_size;
+  const at::Tensor x = pixels.to(patch_embedding_.scalar_type());
+  // [B, D, g, g] -> [B, g*g, D]: raster order (row-major), as CLIP flattens the patch grid.
+  const at::Tensor patches = at::conv2d(x, patch_embedding_, {}, /*stride=*/cfg_.patch_size)
+                                 .flatten(2)
+                                 .transpose(1, 2);
+  at::Tensor h = at::cat({class_embedding_.view({1, 1, d}).expand({b, 1, d}), patches}, 1) +
+                 position_embedding_.unsqueeze(0);  // [B, 1+P, D]
+  VisionTowerOutput out;
+  h = pre_layrnorm_->forward(h);
+  out.hidden_states.push_back(h);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const bool want = attention_layers.count(static_cast<int64_t>(i)) > 0;
+    at::Tensor probs;
+    h = layers_[i]->forward(h, want ? &probs : nullptr);
+    out.hidden_states.push_back(h);
+    out.attentions.push_back(probs);
+  }
+  return out;
+}
+
+}  // namespace pb

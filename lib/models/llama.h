@@ -1,0 +1,56 @@
+// LLaMA decoder (transformers LlamaModel + lm_head): RMSNorm, rotate-half RoPE, grouped-query
+// attention with fp32 softmax, SiLU-gated MLP. One loop serves prefill and decode steps.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+
+#include "io/model_config.h"
+#include "models/kv_cache.h"
+#include "models/layers.h"
+#include "models/prefill_hooks.h"
+
+namespace pb {
+
+class LlamaDecoderLayerImpl : public torch::nn::Module {
+ public:
+  LlamaDecoderLayerImpl(const TextConfig& cfg, const at::TensorOptions& options);
+  // x [T, D] are the last T rows of the sequence; cos/sin [T, hd]. Appends K/V to `cache`.
+  // `probs` (if given) receives the attention softmax [H, T, len] fp32.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, KvCache& cache,
+                     int64_t layer, at::Tensor* probs) const;
+
+ private:
+  at::Tensor attention(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, KvCache& cache,
+                       int64_t layer, at::Tensor* probs) const;
+  int64_t heads_, kv_heads_, head_dim_;
+  Linear q_proj_{nullptr}, k_proj_{nullptr}, v_proj_{nullptr}, o_proj_{nullptr};
+  Linear gate_proj_{nullptr}, up_proj_{nullptr}, down_proj_{nullptr};
+  RmsNorm input_layernorm_{nullptr}, post_attention_layernorm_{nullptr};
+};
+TORCH_MODULE(LlamaDecoderLayer);
+
+class LlamaModelImpl : public torch::nn::Module {
+ public:
+  LlamaModelImpl(const TextConfig& cfg, const at::TensorOptions& options);
+  at::Tensor embed(const at::Tensor& ids) const;  // [T] int64 -> [T, D]
+  // Runs every decoder layer on state.hidden, appending to state.cache; the observer (may be null)
+  // sees the state after each layer. `visual_per_layer` (may be null) receives the visual rows
+  // entering each layer.
+  void run_layers(SequenceState& state, PrefillObserver* observer,
+                  std::vector<int64_t>* visual_per_layer) const;
+  at::Tensor logits(const at::Tensor& hidden) const;  // final norm + lm_head: [n, D] -> [n, V] fp32
+  KvCache make_cache(int64_t capacity) const;
+  const TextConfig& config() const { return cfg_; }
+
+ private:
+  TextConfig cfg_;
+  at::Tensor embed_tokens_;  // [V, D]
+  at::Tensor inv_freq_;      // [hd/2] fp32
+  std::vector<LlamaDecoderLayer> layers_;  // registered under layers.<i>
+  RmsNorm norm_{nullptr};
+  at::Tensor lm_head_;       // [V, D]
+};
+TORCH_MODULE(LlamaModel);
+
+}  // namespace pb

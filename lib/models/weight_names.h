@@ -1,0 +1,14 @@
+// Maps the three checkpoint naming schemes of LLaVA weights (llava-hf as published, transformers
+// >= 4.52, original liuhaotian) onto the names of prune-bench's module tree.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace pb {
+
+// Module-tree name for a checkpoint tensor name, or nullopt for tensors that carry no weights
+// (rotary inv_freq and position_ids buffers of older saves).
+std::optional<std::string> canonical_weight_name(const std::string& checkpoint_name);
+
+}  // namespace pb

@@ -1,0 +1,25 @@
+// Turning a question and an image file into what LlavaModel consumes, as LLaVA-1.5 evaluation does.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <string>
+#include <vector>
+
+#include "image/clip_preprocess.h"
+#include "io/model_config.h"
+#include "tokenizer/prompt.h"
+#include "tokenizer/sentencepiece.h"
+
+namespace pb {
+
+// Decoded (PIL-compatible), resized as `mode` says to the tower's image size, normalised:
+// [3, S, S] float32.
+at::Tensor load_pixel_values(const std::string& image_path, ImageMode mode, const VisionConfig& vision);
+at::Tensor pixel_values_from_chw(const std::vector<float>& chw, int64_t size);  // -> [3, S, S]
+
+// Prompt ids with -200 where the image goes (original LLaVA's tokenizer_image_token).
+std::vector<int64_t> prompt_ids(const SentencePieceTokenizer& tokenizer, PromptTemplate templ,
+                                const std::string& question);
+
+}  // namespace pb

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The test command (README Quickstart, and what CI runs): install what is missing, build, run every
+# test, then build the unit tests with AddressSanitizer + UBSan and run them again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+start=$(date +%s)
+PB_BUILD_DIR=build scripts/build.sh -DPB_WERROR=ON
+(cd build && ctest --output-on-failure -j"$(nproc)")
+echo "test: release build + tests took $(( $(date +%s) - start )) s"
+
+start=$(date +%s)
+PB_BUILD_DIR=build-asan scripts/build.sh -DPB_SANITIZE=ON -DPB_WERROR=ON
+# LibTorch itself is not instrumented; leak checking would report its process-lifetime caches.
+(cd build-asan && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j"$(nproc)")
+echo "test: sanitizer build + tests took $(( $(date +%s) - start )) s"
