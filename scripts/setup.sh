@@ -6,7 +6,7 @@ packages=(
   g++ cmake make git ccache pkg-config
   libtorch-dev            # LibTorch 1.13 (C++ API)
   libopenblas0-pthread    # without it LibTorch's fp32 matmul falls back to reference BLAS (~15x slower)
-  libopencv-dev libcli11-dev nlohmann-json3-dev libfmt-dev catch2
+  libopencv-dev libjpeg-dev libcli11-dev nlohmann-json3-dev libfmt-dev catch2
   libsentencepiece-dev    # only for the tokenizer's differential test binary (never linked with LibTorch)
 )
 

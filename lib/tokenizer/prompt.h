@@ -6,13 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "core/llava_constants.h"
 #include "tokenizer/sentencepiece.h"
 
 namespace pb {
 
 inline constexpr const char* kImagePlaceholder = "<image>";
-// LLaVA's IMAGE_TOKEN_INDEX: the image's place in input_ids, never a vocabulary id.
-inline constexpr int64_t kLlavaImageTokenIndex = -200;
 
 enum class PromptTemplate {
   kVicunaV1,  // "vicuna_v1": conv_vicuna_v1, what every LLaVA-1.5 eval script uses

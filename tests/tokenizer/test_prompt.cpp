@@ -53,7 +53,7 @@ TEST_CASE("prompt: build_prompt and tokenize_with_image match the LLaVA-1.5 gold
   std::ifstream in(kGoldenDir + "/llava15_prompts.json");
   REQUIRE(in.good());
   const auto golden = nlohmann::json::parse(in);
-  REQUIRE(golden.at("image_placeholder_id").get<int64_t>() == pb::kLlavaImageTokenIndex);
+  REQUIRE(golden.at("image_placeholder_id").get<int64_t>() == pb::kOriginalImagePlaceholder);
   const auto& cases = golden.at("cases");
   REQUIRE(cases.size() >= 4);
   for (const auto& c : cases) {
@@ -61,7 +61,7 @@ TEST_CASE("prompt: build_prompt and tokenize_with_image match the LLaVA-1.5 gold
     const auto prompt = c.at("prompt").get<std::string>();
     INFO("question: " << question);
     CHECK(pb::build_prompt(pb::PromptTemplate::kVicunaV1, question) == prompt);
-    CHECK(pb::tokenize_with_image(llama(), prompt, pb::kLlavaImageTokenIndex) ==
+    CHECK(pb::tokenize_with_image(llama(), prompt, pb::kOriginalImagePlaceholder) ==
           c.at("input_ids").get<std::vector<int64_t>>());
   }
 }
