@@ -2,6 +2,8 @@
 // huggingface/safetensors safetensors/src/tensor.rs (read_metadata, Metadata::validate, prepare).
 #include "io/safetensors.h"
 
+#include "io/atomic_file.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -250,19 +252,6 @@ class Fd {
 
 std::string errno_str() { return std::strerror(errno); }
 
-void write_all(int fd, const void* data, size_t n, const std::string& path) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, std::min<size_t>(n, size_t{1} << 30));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      throw Error(fmt::format("{}: write failed: {}", path, errno_str()));
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-}
-
 }  // namespace
 
 size_t dtype_size(DType dtype) { return info_of(dtype).size; }
@@ -443,32 +432,19 @@ void write_safetensors(const std::string& path, const std::vector<TensorWrite>& 
   // ordering every tensor, starts aligned (tensor.rs `prepare`).
   header.append((8 - header.size() % 8) % 8, ' ');
 
-  std::string tmp = path + ".tmp-XXXXXX";
-  Fd fd(::mkstemp(tmp.data()));
-  if (fd.get() < 0) throw Error(fmt::format("{}: cannot create a temporary file next to it: {}", path, errno_str()));
-  try {
-    unsigned char len_bytes[8];
-    uint64_t n = header.size();
-    for (unsigned char& b : len_bytes) {
-      b = static_cast<unsigned char>(n & 0xFF);
-      n >>= 8;
-    }
-    write_all(fd.get(), len_bytes, 8, tmp);
-    write_all(fd.get(), header.data(), header.size(), tmp);
-    for (size_t i = 0; i < order.size(); ++i) {
-      if (sizes[i] > 0) write_all(fd.get(), order[i]->data, sizes[i], tmp);
-    }
-    if (::fchmod(fd.get(), 0644) != 0 || ::fsync(fd.get()) != 0) {
-      throw Error(fmt::format("{}: cannot finish writing: {}", tmp, errno_str()));
-    }
-    if (::close(fd.release()) != 0) throw Error(fmt::format("{}: close failed: {}", tmp, errno_str()));
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-      throw Error(fmt::format("{}: cannot rename {} into place: {}", path, tmp, errno_str()));
-    }
-  } catch (...) {
-    ::unlink(tmp.c_str());
-    throw;
+  AtomicFile file(path);
+  unsigned char len_bytes[8];
+  uint64_t n = header.size();
+  for (unsigned char& b : len_bytes) {
+    b = static_cast<unsigned char>(n & 0xFF);
+    n >>= 8;
   }
+  file.write(len_bytes, 8);
+  file.write(header.data(), header.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (sizes[i] > 0) file.write(order[i]->data, sizes[i]);
+  }
+  file.commit();
 }
 
 }  // namespace pb
