@@ -47,9 +47,10 @@ LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const TextConfig& cfg, const at::Te
 at::Tensor LlamaDecoderLayerImpl::attention(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
                                             KvCache& cache, int64_t layer, at::Tensor* probs) const {
   const int64_t t = x.size(0), groups = heads_ / kv_heads_;
-  const at::Tensor q = apply_rope(q_proj_->forward(x).view({t, heads_, head_dim_}).transpose(0, 1), cos, sin);
-  const at::Tensor k = apply_rope(k_proj_->forward(x).view({t, kv_heads_, head_dim_}).transpose(0, 1), cos, sin);
-  const at::Tensor v = v_proj_->forward(x).view({t, kv_heads_, head_dim_}).transpose(0, 1);
+  const at::Tensor normed = input_layernorm_->forward(x);
+  const at::Tensor q = apply_rope(q_proj_->forward(normed).view({t, heads_, head_dim_}).transpose(0, 1), cos, sin);
+  const at::Tensor k = apply_rope(k_proj_->forward(normed).view({t, kv_heads_, head_dim_}).transpose(0, 1), cos, sin);
+  const at::Tensor v = v_proj_->forward(normed).view({t, kv_heads_, head_dim_}).transpose(0, 1);
   const auto [keys, values] = cache.append(layer, k, v);  // [Hkv, len, hd]
   const int64_t len = keys.size(1);
   // Grouped-query attention without repeating K/V: head h uses kv head h / groups (HF repeat_kv),
@@ -67,12 +68,11 @@ at::Tensor LlamaDecoderLayerImpl::attention(const at::Tensor& x, const at::Tenso
     *probs = p;
   }
   const at::Tensor out = at::matmul(p.to(x.scalar_type()).view({kv_heads_, groups * t, len}), values);
-  return o_proj_->forward(out.view({heads_, t, head_dim_}).transpose(0, 1).reshape({t, heads_ * head_dim_}));
+  return out.view({heads_, t, head_dim_}).transpose(0, 1).reshape({t, heads_ * head_dim_});
 }
 
-at::Tensor LlamaDecoderLayerImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                                          KvCache& cache, int64_t layer, at::Tensor* probs) const {
-  const at::Tensor h = x + attention(input_layernorm_->forward(x), cos, sin, cache, layer, probs);
+at::Tensor LlamaDecoderLayerImpl::finish(const at::Tensor& x, const at::Tensor& attention_out) const {
+  const at::Tensor h = x + o_proj_->forward(attention_out);
   const at::Tensor y = post_attention_layernorm_->forward(h);
   return h + down_proj_->forward(at::silu(gate_proj_->forward(y)) * up_proj_->forward(y));
 }
@@ -100,7 +100,8 @@ at::Tensor LlamaModelImpl::embed(const at::Tensor& ids) const {
 }
 
 void LlamaModelImpl::run_layers(SequenceState& state, PrefillObserver* observer,
-                                std::vector<int64_t>* visual_per_layer) const {
+                                std::vector<int64_t>* visual_per_layer,
+                                std::vector<int64_t>* visual_after_attn) const {
   PB_CHECK(state.cache != nullptr, "run_layers needs a KV cache");
   at::Tensor rope_positions, cos, sin;  // [T, hd], recomputed only when a hook changes the rows
   for (size_t i = 0; i < layers_.size(); ++i) {
@@ -119,7 +120,19 @@ void LlamaModelImpl::run_layers(SequenceState& state, PrefillObserver* observer,
     }
     const bool want = observer != nullptr && observer->wants_attention(layer);
     at::Tensor probs;
-    state.hidden = layers_[i]->forward(state.hidden, cos, sin, *state.cache, layer, want ? &probs : nullptr);
+    const LlamaDecoderLayer& block = layers_[i];
+    at::Tensor attention_out = block->attention(state.hidden, cos, sin, *state.cache, layer, want ? &probs : nullptr);
+    if (observer != nullptr) {
+      const at::Tensor rows = observer->after_attention(layer, state, probs);
+      if (rows.defined()) {
+        attention_out = attention_out.index_select(0, rows.to(attention_out.device()));
+        state.keep_rows(rows);  // the residual rows, positions and image span follow
+      }
+    }
+    if (visual_after_attn != nullptr) {
+      visual_after_attn->push_back(state.image_len);
+    }
+    state.hidden = block->finish(state.hidden, attention_out);
     if (observer != nullptr) {
       observer->after_layer(layer, state, probs);
     }

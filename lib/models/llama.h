@@ -15,14 +15,16 @@ namespace pb {
 class LlamaDecoderLayerImpl : public torch::nn::Module {
  public:
   LlamaDecoderLayerImpl(const TextConfig& cfg, const at::TensorOptions& options);
-  // x [T, D] are the last T rows of the sequence; cos/sin [T, hd]. Appends K/V to `cache`.
-  // `probs` (if given) receives the attention softmax [H, T, len] fp32.
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, KvCache& cache,
-                     int64_t layer, at::Tensor* probs) const;
-
- private:
+  // The two halves of the layer, so a method can drop rows between them.
+  // attention(): x [T, D] are the last T rows of the sequence; cos/sin [T, hd]. Appends K/V to
+  // `cache` and returns the attention output before o_proj [T, H*hd]; `probs` (if given) receives
+  // the softmax [H, T, len] fp32.
   at::Tensor attention(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, KvCache& cache,
                        int64_t layer, at::Tensor* probs) const;
+  // finish(): residual x [T', D] and attention output [T', H*hd] -> layer output [T', D].
+  at::Tensor finish(const at::Tensor& x, const at::Tensor& attention_out) const;
+
+ private:
   int64_t heads_, kv_heads_, head_dim_;
   Linear q_proj_{nullptr}, k_proj_{nullptr}, v_proj_{nullptr}, o_proj_{nullptr};
   Linear gate_proj_{nullptr}, up_proj_{nullptr}, down_proj_{nullptr};
@@ -35,10 +37,10 @@ class LlamaModelImpl : public torch::nn::Module {
   LlamaModelImpl(const TextConfig& cfg, const at::TensorOptions& options);
   at::Tensor embed(const at::Tensor& ids) const;  // [T] int64 -> [T, D]
   // Runs every decoder layer on state.hidden, appending to state.cache; the observer (may be null)
-  // sees the state after each layer. `visual_per_layer` (may be null) receives the visual rows
-  // entering each layer.
-  void run_layers(SequenceState& state, PrefillObserver* observer,
-                  std::vector<int64_t>* visual_per_layer) const;
+  // may drop rows inside and after each layer. `visual_per_layer` / `visual_after_attn` (may be
+  // null) receive the visual rows entering each layer and left after its attention.
+  void run_layers(SequenceState& state, PrefillObserver* observer, std::vector<int64_t>* visual_per_layer,
+                  std::vector<int64_t>* visual_after_attn = nullptr) const;
   at::Tensor logits(const at::Tensor& hidden) const;  // final norm + lm_head: [n, D] -> [n, V] fp32
   KvCache make_cache(int64_t capacity) const;
   const TextConfig& config() const { return cfg_; }

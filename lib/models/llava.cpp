@@ -4,8 +4,10 @@
 #include <ATen/core/Generator.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
+#include <torch/cuda.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 
 #include "core/error.h"
@@ -156,8 +158,14 @@ std::shared_ptr<LlavaModelImpl> LlavaModelImpl::random(const LlavaConfig& cfg, c
   return model;
 }
 
-ImageFeatures LlavaModelImpl::encode_image(const at::Tensor& pixel_values,
-                                           const std::set<int64_t>& attention_layers) const {
+ImageFeatures LlavaModelImpl::encode_image(const at::Tensor& pixel_values, const std::set<int64_t>& attention_layers,
+                                           EncodeTimes* times) const {
+  const bool cuda = options_.device.is_cuda();
+  auto now = [cuda] {
+    if (cuda) torch::cuda::synchronize();
+    return std::chrono::steady_clock::now();
+  };
+  const auto t0 = now();
   const at::Tensor pixels = pixel_values.dim() == 3 ? pixel_values.unsqueeze(0) : pixel_values;
   const VisionTowerOutput tower = vision_tower_->forward(pixels.to(options_.device), attention_layers);
   const int64_t n_states = static_cast<int64_t>(tower.hidden_states.size());
@@ -173,7 +181,13 @@ ImageFeatures LlavaModelImpl::encode_image(const at::Tensor& pixel_values,
   }
   ImageFeatures out;
   out.vision_features = features.squeeze(0);
+  const auto t1 = now();
   out.image_embeds = projector_->forward(out.vision_features);
+  if (times != nullptr) {
+    const auto t2 = now();
+    times->vision_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+    times->projector_ms = std::chrono::duration<double, std::milli>(t2 - t1).count();
+  }
   for (const at::Tensor& a : tower.attentions) {
     out.vision_attentions.push_back(a.defined() ? a.squeeze(0) : a);
   }
@@ -224,6 +238,7 @@ at::Tensor LlavaModelImpl::prefill(const SplicedPrompt& prompt, Session& session
   const int64_t t = prompt.embeds.size(0);
   session.cache = language_model_->make_cache(t + std::max<int64_t>(reserve, 1));
   session.visual_tokens_per_layer.clear();
+  session.visual_tokens_after_attn.clear();
   SequenceState state;
   state.hidden = prompt.embeds;
   state.positions = at::arange(t, at::TensorOptions().dtype(at::kLong));
@@ -231,7 +246,8 @@ at::Tensor LlavaModelImpl::prefill(const SplicedPrompt& prompt, Session& session
   state.image_begin = prompt.image_begin;
   state.image_len = prompt.image_len;
   state.cache = &session.cache;
-  language_model_->run_layers(state, observer, &session.visual_tokens_per_layer);
+  language_model_->run_layers(state, observer, &session.visual_tokens_per_layer,
+                              &session.visual_tokens_after_attn);
   // The next token continues after the largest position used, so methods that keep original
   // positions and methods that re-index both decode from the right place.
   session.next_position = state.positions.max().item<int64_t>() + 1;

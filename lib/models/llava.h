@@ -32,6 +32,11 @@ struct ImageFeatures {
   std::vector<at::Tensor> vision_attentions; // per layer run: [H, 1+P, 1+P] fp32 where asked
 };
 
+// Wall time of encode_image's two stages (synchronised on CUDA).
+struct EncodeTimes {
+  double vision_ms = 0, projector_ms = 0;
+};
+
 // A prompt after splicing, ready for prefill.
 struct SplicedPrompt {
   at::Tensor embeds;         // [T, D]
@@ -44,6 +49,7 @@ struct Session {
   KvCache cache;
   int64_t next_position = 0;                    // RoPE position of the next generated token
   std::vector<int64_t> visual_tokens_per_layer; // visual rows entering each decoder layer
+  std::vector<int64_t> visual_tokens_after_attn; // visual rows left after each layer's attention
   SequenceState final_state;                    // rows after the last layer (hidden, origin, ...)
 };
 
@@ -62,8 +68,8 @@ class LlavaModelImpl : public torch::nn::Module {
 
   // pixel_values [3, S, S] float32 (normalised). `attention_layers`: tower layers whose
   // softmax to return.
-  ImageFeatures encode_image(const at::Tensor& pixel_values,
-                             const std::set<int64_t>& attention_layers = {}) const;
+  ImageFeatures encode_image(const at::Tensor& pixel_values, const std::set<int64_t>& attention_layers = {},
+                             EncodeTimes* times = nullptr) const;
   // Embeds `ids` and splices `image_embeds` [N, D] at the image marker: one image_token_index or
   // -200 (expanded to N rows), or a run of exactly N image_token_index ids.
   SplicedPrompt splice(const std::vector<int64_t>& ids, const at::Tensor& image_embeds) const;

@@ -30,6 +30,13 @@ class PrefillObserver {
  public:
   virtual ~PrefillObserver() = default;
   virtual bool wants_attention(int64_t /*layer*/) const { return false; }
+  // Inside decoder layer `layer`, after attention and before o_proj (FitPrune's pruning point):
+  // returns the rows to keep ([k] int64 ascending), or an undefined tensor to keep all. The layer's own
+  // KV cache keeps every row; o_proj, the MLP and later layers run on the kept rows.
+  virtual at::Tensor after_attention(int64_t /*layer*/, const SequenceState& /*state*/,
+                                     const at::Tensor& /*attention*/) {
+    return {};
+  }
   // After decoder layer `layer`; `attention` is its softmax [H, T, T] fp32 when asked, else undefined.
   virtual void after_layer(int64_t /*layer*/, SequenceState& /*state*/, const at::Tensor& /*attention*/) {}
 };
