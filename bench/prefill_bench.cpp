@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
   fmt::print("| {:<28} | {:>10} | {:>10} | {:>9} | {:>7} |\n", "stage", "ms", "GFLOP", "GFLOP/s", "% peak");
   fmt::print("|{:-<30}|{:-<12}|{:-<12}|{:-<11}|{:-<9}|\n", "", "", "", "", "");
   row("vision tower + projector", t_vision, flops.vision + flops.projector, peak);
-  row("LLM prefill (all layers)", t_prefill * layer_scale, flops.llm_prefill, peak);
+  row("LLM prefill (all layers)", t_prefill * layer_scale, flops.llm_prefill + flops.lm_head, peak);
   row("total prefill", t_vision + t_prefill * layer_scale, flops.total_prefill(), peak);
   return 0;
 }

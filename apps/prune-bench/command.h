@@ -10,5 +10,6 @@ void setup_generate(CLI::App& app);
 void setup_trace(CLI::App& app);
 void setup_preprocess(CLI::App& app);
 void setup_tokenize(CLI::App& app);
+void setup_flops(CLI::App& app);
 
 }  // namespace pb::app

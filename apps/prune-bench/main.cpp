@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   pb::app::setup_trace(app);
   pb::app::setup_preprocess(app);
   pb::app::setup_tokenize(app);
+  pb::app::setup_flops(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
