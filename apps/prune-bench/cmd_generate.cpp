@@ -15,7 +15,7 @@ namespace pb::app {
 namespace {
 
 struct GenerateArgs {
-  ModelArgs model;
+  ModelSource model;
   std::string image, question, tokenizer;
   std::string templ = "vicuna_v1";
   std::string image_mode = "pad";
@@ -25,7 +25,7 @@ struct GenerateArgs {
 void run_generate(const GenerateArgs& args) {
   c10::InferenceMode guard;
   const std::string tokenizer_path =
-      args.tokenizer.empty() ? model_folder(args.model.model) + "/tokenizer.model" : args.tokenizer;
+      args.tokenizer.empty() ? default_tokenizer_path(args.model.model) : args.tokenizer;
   const SentencePieceTokenizer tokenizer = SentencePieceTokenizer::load(tokenizer_path);
   const LlavaModel model = load_model(args.model);
   const LlavaConfig& cfg = model->config();

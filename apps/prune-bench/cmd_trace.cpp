@@ -19,7 +19,7 @@ namespace pb::app {
 namespace {
 
 struct TraceArgs {
-  ModelArgs model;
+  ModelSource model;
   std::string inputs, out;
   int64_t generate = 0;
 };

@@ -4,12 +4,20 @@
 
 #include <CLI/CLI.hpp>
 
+#include <string>
+
 namespace pb::app {
+
+// The command line as typed (set by main), recorded in results.
+std::string& invocation();
 
 void setup_generate(CLI::App& app);
 void setup_trace(CLI::App& app);
 void setup_preprocess(CLI::App& app);
 void setup_tokenize(CLI::App& app);
 void setup_flops(CLI::App& app);
+void setup_run(CLI::App& app);
+void setup_merge(CLI::App& app);
+void setup_score(CLI::App& app);
 
 }  // namespace pb::app

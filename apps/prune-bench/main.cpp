@@ -8,7 +8,17 @@
 #include "command.h"
 #include "core/error.h"
 
+namespace pb::app {
+std::string& invocation() {
+  static std::string text;
+  return text;
+}
+}  // namespace pb::app
+
 int main(int argc, char** argv) {
+  for (int i = 0; i < argc; ++i) {
+    pb::app::invocation() += (i == 0 ? "" : " ") + std::string(argv[i]);
+  }
   CLI::App app{"prune-bench: training-free visual-token pruning benchmarks for LLaVA-family models"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
@@ -18,6 +28,9 @@ int main(int argc, char** argv) {
   pb::app::setup_preprocess(app);
   pb::app::setup_tokenize(app);
   pb::app::setup_flops(app);
+  pb::app::setup_run(app);
+  pb::app::setup_merge(app);
+  pb::app::setup_score(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -184,6 +184,7 @@ Dataset load_dataset(const std::string& spec) {
   Dataset dataset = format->load(args);
   dataset.spec = spec;
   dataset.source_format = format->info.name;
+  dataset.spec_values = args.values;
   dataset.reindex();
   return dataset;
 }

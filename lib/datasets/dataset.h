@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -35,6 +36,7 @@ struct Dataset {
   DatasetKind kind = DatasetKind::kVqav2;
   std::string spec;                  // as given
   std::string source_format;         // "vqav2" | "textvqa" | "gqa" | "llava-jsonl"
+  std::map<std::string, std::string> spec_values;  // the spec's key=value pairs (files the data came from)
   std::vector<Sample> samples;       // file order
   size_t annotations_unmatched = 0;  // ground-truth entries that matched no question (informational)
 

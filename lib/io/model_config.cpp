@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "io/json_file.h"
 
 namespace pb {
@@ -346,14 +347,6 @@ const char* architecture_for(const std::string& model_type) {
   return "LlavaLlamaForCausalLM";
 }
 
-uint64_t fnv1a64(const std::string& s) {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char ch : s) {
-    h ^= ch;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 }  // namespace
 
@@ -460,7 +453,7 @@ json LlavaConfig::to_json() const {
 
 std::string LlavaConfig::hash() const {
   // Versioned so that a change in what is hashed cannot collide with older results.
-  return fmt::format("{:016x}", fnv1a64("llava-config-v1" + to_json().dump()));
+  return hex16(fnv1a64("llava-config-v1" + to_json().dump()));
 }
 
 }  // namespace pb

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <system_error>
+#include <vector>
 
 namespace pb::test {
 
@@ -30,13 +32,13 @@ inline std::string shell_quote(const std::string& s) {
   return q + "'";
 }
 
-// `args` are already shell-quoted where needed.
-inline CliResult run_cli(const std::string& args) {
+// `args` are already shell-quoted where needed; `prefix` (e.g. "timeout -s KILL 1") wraps the executable.
+inline CliResult run_cli_with_prefix(const std::string& prefix, const std::string& args) {
   static int counter = 0;
   const auto dir = std::filesystem::temp_directory_path() /
                    ("pb_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
   std::filesystem::create_directories(dir);
-  const std::string cmd = std::string(PB_CLI_PATH) + " " + args + " >" + (dir / "out").string() + " 2>" +
+  const std::string cmd = prefix + (prefix.empty() ? "" : " ") + std::string(PB_CLI_PATH) + " " + args + " >" + (dir / "out").string() + " 2>" +
                           (dir / "err").string();
   const int status = std::system(cmd.c_str());
   CliResult r;
@@ -56,11 +58,22 @@ inline CliResult run_cli(const std::string& args) {
   return r;
 }
 
-// Fresh empty temporary folder for one test.
+inline CliResult run_cli(const std::string& args) { return run_cli_with_prefix("", args); }
+
+// Fresh empty temporary folder for one test; every one is removed when the test binary exits.
 inline std::filesystem::path temp_dir(const std::string& name) {
+  struct Cleanup {
+    std::vector<std::filesystem::path> dirs;
+    ~Cleanup() {
+      std::error_code ec;
+      for (const auto& d : dirs) std::filesystem::remove_all(d, ec);
+    }
+  };
+  static Cleanup cleanup;
   const auto dir = std::filesystem::temp_directory_path() / ("pb_test_" + std::to_string(::getpid()) + "_" + name);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  cleanup.dirs.push_back(dir);
   return dir;
 }
 

@@ -1,0 +1,83 @@
+#include "eval/journal.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace pb {
+
+namespace {
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw Error(fmt::format("{}: cannot read ({})", path, std::strerror(errno)));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+JournalContents read_journal(const std::string& path) {
+  JournalContents out;
+  if (!std::filesystem::exists(path)) {
+    return out;
+  }
+  const std::string text = read_all(path);
+  size_t begin = 0, line = 1;
+  while (begin < text.size()) {
+    const size_t end = text.find('\n', begin);
+    if (end == std::string::npos) {
+      out.torn_bytes = text.size() - begin;  // the last write did not finish
+      break;
+    }
+    try {
+      out.records.push_back(nlohmann::json::parse(text.begin() + static_cast<std::ptrdiff_t>(begin),
+                                                  text.begin() + static_cast<std::ptrdiff_t>(end)));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(fmt::format("{}: line {} is not valid JSON: {}", path, line, e.what()));
+    }
+    begin = end + 1;
+    ++line;
+  }
+  return out;
+}
+
+JournalWriter::JournalWriter(const std::string& path) : path_(path) {
+  const JournalContents existing = read_journal(path);
+  if (existing.torn_bytes > 0) {
+    const auto size = std::filesystem::file_size(path);
+    std::filesystem::resize_file(path, size - existing.torn_bytes);
+  }
+  file_ = std::fopen(path.c_str(), "ab");
+  if (file_ == nullptr) {
+    throw Error(fmt::format("{}: cannot open the journal for appending ({})", path, std::strerror(errno)));
+  }
+}
+
+JournalWriter::~JournalWriter() {
+  if (file_ != nullptr) {
+    std::fclose(file_);
+  }
+}
+
+void JournalWriter::append(const nlohmann::json& record) {
+  const std::string line = record.dump() + "\n";
+  if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0 ||
+      ::fsync(::fileno(file_)) != 0) {
+    throw Error(fmt::format("{}: cannot write the journal ({}); finished samples are kept, re-run to resume",
+                            path_, std::strerror(errno)));
+  }
+}
+
+}  // namespace pb

@@ -1,0 +1,40 @@
+// The per-sample journal of a run: JSON Lines, one finished sample per line, each line flushed and
+// fsync'ed before the next sample starts, so a run killed at any moment loses at most the sample in
+// flight and can resume by skipping the keys already present.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace pb {
+
+struct JournalContents {
+  std::vector<nlohmann::json> records;  // complete lines, in file order (a re-run key keeps its last record)
+  size_t torn_bytes = 0;                // bytes of a truncated last line that were dropped
+};
+
+// Reads a journal; a missing file is empty. A last line without its newline (a crash mid-write) is
+// dropped and reported in torn_bytes; any other malformed line is an error naming the file and line.
+JournalContents read_journal(const std::string& path);
+
+class JournalWriter {
+ public:
+  // Opens `path` for appending. If the file ends in a torn line, it is truncated back to the last
+  // complete line first, so the sample in flight is simply run again.
+  explicit JournalWriter(const std::string& path);
+  ~JournalWriter();
+  JournalWriter(const JournalWriter&) = delete;
+  JournalWriter& operator=(const JournalWriter&) = delete;
+
+  void append(const nlohmann::json& record);  // one line, then fflush + fsync; pb::Error on failure
+
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+};
+
+}  // namespace pb

@@ -1,0 +1,274 @@
+#include "eval/runner.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/cuda.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unordered_set>
+
+#include "core/error.h"
+#include "core/hash.h"
+#include "datasets/dataset.h"
+#include "datasets/question_text.h"
+#include "datasets/subset.h"
+#include "eval/journal.h"
+#include "eval/progress.h"
+#include "eval/protocol.h"
+#include "eval/run_context.h"
+#include "eval/run_submission.h"
+#include "eval/summary.h"
+#include "io/atomic_file.h"
+#include "io/json_file.h"
+#include "metrics/answer_metrics.h"
+#include "pipeline/model_inputs.h"
+#include "pipeline/model_loader.h"
+
+namespace fs = std::filesystem;
+
+namespace pb {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string file_hash(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(fmt::format("{}: cannot read", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return hex16(fnv1a64(ss.str()));
+}
+
+// Contiguous chunks of ceil(n / N), as LLaVA's get_chunk splits questions across processes.
+std::pair<size_t, size_t> shard_range(size_t n, int index, int count) {
+  const size_t chunk = (n + static_cast<size_t>(count) - 1) / static_cast<size_t>(count);
+  const size_t begin = std::min(n, chunk * static_cast<size_t>(index));
+  return {begin, std::min(n, begin + chunk)};
+}
+
+nlohmann::json sample_groups(const Sample& sample) {
+  nlohmann::json groups = nlohmann::json::object();
+  const nlohmann::json& meta = sample.meta;
+  for (const char* field : {"answer_type", "question_type"}) {
+    if (meta.contains(field) && meta[field].is_string()) groups[field] = meta[field];
+  }
+  if (meta.contains("types") && meta["types"].is_object()) {
+    for (const char* field : {"structural", "semantic"}) {
+      if (meta["types"].contains(field) && meta["types"][field].is_string()) groups[field] = meta["types"][field];
+    }
+  }
+  return groups;
+}
+
+std::string strip(const std::string& s) {
+  const auto first = s.find_first_not_of(" \t\n\r");
+  if (first == std::string::npos) return "";
+  const auto last = s.find_last_not_of(" \t\n\r");
+  return s.substr(first, last - first + 1);
+}
+
+class SampleEvaluator {
+ public:
+  SampleEvaluator(const LlavaModel& model, const SentencePieceTokenizer& tokenizer, const Protocol& protocol,
+                  DatasetKind kind, int64_t max_new_tokens)
+      : model_(model), tokenizer_(tokenizer), protocol_(protocol), kind_(kind), max_new_tokens_(max_new_tokens),
+        cuda_(model->options().device.is_cuda()) {}
+
+  nlohmann::json evaluate(const Sample& sample) {
+    nlohmann::json record = {{"key", sample.key}, {"question_id", sample.question_id}};
+    nlohmann::json times = nlohmann::json::object();
+    auto t = now();
+    const at::Tensor pixels = load_pixel_values(sample.image_path, protocol_.image_mode, model_->config().vision);
+    const std::vector<int64_t> ids =
+        tokenize_with_image(tokenizer_, build_prompt(protocol_.prompt_template,
+                                                     question_text(sample, kind_, protocol_.question_style)),
+                            kOriginalImagePlaceholder);
+    times["preprocess"] = lap(t);
+    EncodeTimes encode_times;
+    const ImageFeatures image = model_->encode_image(pixels, {}, &encode_times);
+    times["vision"] = encode_times.vision_ms;
+    times["projector"] = encode_times.projector_ms;
+    t = now();
+    const SplicedPrompt prompt = model_->splice(ids, image.image_embeds);
+    Session session;
+    const at::Tensor logits = model_->prefill(prompt, session, nullptr, false, max_new_tokens_);
+    times["prefill"] = lap(t);
+    const int64_t eos = model_->config().text.eos_token_id;
+    const GreedyResult out = greedy_decode(*model_, session, logits, max_new_tokens_, eos);
+    times["decode"] = lap(t);
+    times["prune"] = 0.0;
+    std::vector<int32_t> answer_ids;
+    for (int64_t token : out.tokens) {
+      if (token != eos && token < tokenizer_.vocab_size()) answer_ids.push_back(static_cast<int32_t>(token));
+    }
+    const std::string raw = strip(tokenizer_.decode(answer_ids));
+    const MetricMode metric = protocol_.metric_for(kind_);
+    // Unscored samples still get the metric's normalised form (what a submission would contain).
+    const AnswerScore scored = score_answer(metric, raw, sample.scored() ? sample.answers : std::vector<std::string>{raw});
+    std::string id_bytes;
+    for (int64_t id : ids) id_bytes += std::to_string(id) + ",";
+    record["prompt_ids_hash"] = hex16(fnv1a64(id_bytes));
+    record["answer_raw"] = raw;
+    record["answer"] = scored.normalized_answer;
+    record["score"] = sample.scored() ? nlohmann::json(scored.score) : nlohmann::json();
+    record["groups"] = sample_groups(sample);
+    record["text_tokens"] = static_cast<int64_t>(ids.size()) - 1;  // the image marker is not a text token
+    record["image_tokens"] = prompt.image_len;
+    record["visual_tokens_per_layer"] = session.visual_tokens_per_layer;
+    if (session.visual_tokens_after_attn != session.visual_tokens_per_layer) {
+      record["visual_tokens_after_attn"] = session.visual_tokens_after_attn;  // in-layer drops (FitPrune)
+    }
+    record["new_tokens"] = static_cast<int64_t>(out.tokens.size());
+    record["times_ms"] = times;
+    record["peak_rss_mb"] = peak_rss_mb();
+    record["status"] = "ok";
+    return record;
+  }
+
+ private:
+  Clock::time_point now() const {
+    if (cuda_) torch::cuda::synchronize();  // time the GPU work, not its launch
+    return Clock::now();
+  }
+  double lap(Clock::time_point& t) const {
+    const auto end = now();
+    const double ms = std::chrono::duration<double, std::milli>(end - t).count();
+    t = end;
+    return ms;
+  }
+  const LlavaModel& model_;
+  const SentencePieceTokenizer& tokenizer_;
+  const Protocol& protocol_;
+  DatasetKind kind_;
+  int64_t max_new_tokens_;
+  bool cuda_;
+};
+
+}  // namespace
+
+std::string journal_name(int shard_index, int shard_count) {
+  return shard_count == 1 ? "journal.jsonl" : fmt::format("journal.shard-{}-of-{}.jsonl", shard_index, shard_count);
+}
+
+std::string summary_name(int shard_index, int shard_count) {
+  return shard_count == 1 ? "summary.json" : fmt::format("summary.shard-{}-of-{}.json", shard_index, shard_count);
+}
+
+nlohmann::json run_evaluation(const RunOptions& o) {
+  c10::InferenceMode guard;
+  const Protocol& protocol = protocol_by_name(o.protocol);
+  if (o.pruner != "none") {
+    throw Error(fmt::format("--pruner {}: unknown pruner (available: none)", o.pruner));
+  }
+  if (!o.budget.empty()) {
+    throw Error("--budget: the 'none' pruner takes no budget");
+  }
+  const Dataset dataset = load_dataset(o.dataset);
+  std::vector<size_t> selected;
+  if (o.subset > 0) {
+    selected = stratified_subset(dataset, static_cast<size_t>(o.subset), o.subset_seed);
+  } else {
+    for (size_t i = 0; i < dataset.samples.size(); ++i) selected.push_back(i);
+  }
+  if (o.limit > 0 && selected.size() > static_cast<size_t>(o.limit)) selected.resize(static_cast<size_t>(o.limit));
+  const auto [begin, end] = shard_range(selected.size(), o.shard_index, o.shard_count);
+
+  const LlavaConfig cfg = load_llava_config(o.model);
+  const std::string tokenizer_path = o.tokenizer.empty() ? default_tokenizer_path(o.model) : o.tokenizer;
+  const int64_t max_new_tokens = o.max_new_tokens > 0 ? o.max_new_tokens : protocol.max_new_tokens;
+  const MetricMode metric = protocol.metric_for(dataset.kind);
+  // Everything that changes answers or scores; nothing that only changes speed or placement.
+  const nlohmann::json config = {
+      {"model", {{"path", o.model}, {"config_hash", cfg.hash()}, {"random_weights", o.random_weights},
+                 {"seed", o.random_weights ? nlohmann::json(o.weights_seed) : nlohmann::json()}}},
+      {"tokenizer", {{"path", tokenizer_path}, {"hash", file_hash(tokenizer_path)}}},
+      {"dataset", {{"spec", o.dataset}, {"kind", dataset_kind_name(dataset.kind)}, {"format", dataset.source_format},
+                   {"samples_in_file", dataset.samples.size()}}},
+      {"selection", {{"limit", o.limit}, {"subset", o.subset}, {"subset_seed", o.subset_seed},
+                     {"selected", selected.size()}}},
+      {"protocol", protocol.id()},
+      {"max_new_tokens", max_new_tokens},
+      {"metric", metric_mode_name(metric)},
+      {"pruner", {{"name", o.pruner}, {"budget", o.budget}, {"positions", "original"}}},
+      {"dtype", o.dtype},
+      {"device", o.device},
+  };
+  const std::string config_hash = hex16(fnv1a64("run-config-v1" + config.dump()));
+  const nlohmann::json run = {{"config", config},
+                              {"config_hash", config_hash},
+                              {"protocol", protocol.to_json()},
+                              {"model_config", cfg.raw},
+                              {"metric", metric_mode_name(metric)}};
+
+  const fs::path out = o.out.empty() ? fs::path("results") / ("run-" + config_hash) : fs::path(o.out);
+  fs::create_directories(out);
+  const fs::path run_file = out / "run.json";
+  if (fs::exists(run_file)) {
+    const nlohmann::json existing = read_json_file(run_file.string());
+    if (existing.value("config_hash", "") != config_hash) {
+      throw Error(fmt::format("{}: this folder holds a run with a different configuration (hash {}, this one {}); "
+                              "use another --out",
+                              run_file.string(), existing.value("config_hash", "?"), config_hash));
+    }
+  } else {
+    write_file_atomic(run_file.string(), run.dump(2) + "\n");
+  }
+
+  const std::string journal_path = (out / journal_name(o.shard_index, o.shard_count)).string();
+  std::unordered_set<std::string> done;
+  for (const nlohmann::json& r : read_journal(journal_path).records) {
+    if (r.value("status", "") == "ok") done.insert(r.at("key").get<std::string>());
+  }
+  std::vector<const Sample*> pending;
+  for (size_t i = begin; i < end; ++i) {
+    const Sample& s = dataset.samples[selected[i]];
+    if (done.count(s.key) == 0) pending.push_back(&s);
+  }
+
+  ModelSource source{o.model, o.random_weights, o.weights_seed, o.dtype, o.device, o.threads};
+  const nlohmann::json context = run_context(o.dtype, o.device, o.command_line);
+  const int64_t total = static_cast<int64_t>(end - begin);
+  if (!pending.empty()) {
+    const SentencePieceTokenizer tokenizer = SentencePieceTokenizer::load(tokenizer_path);
+    const LlavaModel model = load_model(source);
+    SampleEvaluator evaluator(model, tokenizer, protocol, dataset.kind, max_new_tokens);
+    JournalWriter journal(journal_path);
+    Progress progress(total, total - static_cast<int64_t>(pending.size()), o.quiet, o.log_every);
+    for (const Sample* sample : pending) {
+      nlohmann::json record;
+      try {
+        record = evaluator.evaluate(*sample);
+      } catch (const Error& e) {
+        record = {{"key", sample->key}, {"question_id", sample->question_id}, {"status", "failed"}, {"error", e.what()}};
+        journal.append(record);
+        if (o.fail_fast) throw Error(fmt::format("sample {} failed (--fail-fast): {}", sample->key, e.what()));
+        progress.update(false, 0, 0);
+        continue;
+      }
+      journal.append(record);
+      const auto& layers = record["visual_tokens_per_layer"];
+      progress.update(!record["score"].is_null(), record["score"].is_null() ? 0.0 : record["score"].get<double>(),
+                      layers.empty() ? 0.0 : layers[0].get<double>());
+    }
+    progress.finish();
+  }
+  SummaryInputs inputs{run, context, &cfg, total};
+  const std::vector<nlohmann::json> records = read_journal(journal_path).records;
+  nlohmann::json summary = summarize(records, inputs);
+  summary["shard"] = {{"index", o.shard_index}, {"count", o.shard_count}};
+  if (o.shard_count == 1) {  // a sharded run's submission is written by `merge`
+    std::string note;
+    summary["submission"] = write_run_submission(dataset, records, out.string(), &note);
+    if (!note.empty()) summary["submission_note"] = note;
+  }
+  write_file_atomic((out / summary_name(o.shard_index, o.shard_count)).string(), summary.dump(2) + "\n");
+  summary["output_folder"] = out.string();
+  return summary;
+}
+
+}  // namespace pb

@@ -1,0 +1,51 @@
+#include "pipeline/model_loader.h"
+
+#include <ATen/Context.h>
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <thread>
+
+#include "core/error.h"
+
+namespace pb {
+
+ModelOptions model_options(const ModelSource& source) {
+  ModelOptions options;
+  if (source.dtype == "bf16") {
+    options.dtype = c10::kBFloat16;
+  } else if (source.dtype != "fp32") {
+    throw Error(fmt::format("dtype '{}' is not supported (fp32, bf16)", source.dtype));
+  }
+  if (source.device == "cuda") {
+    if (!at::hasCUDA()) throw Error("--device cuda: this LibTorch build or machine has no CUDA device");
+    options.device = c10::Device(c10::kCUDA);
+  } else if (source.device != "cpu") {
+    throw Error(fmt::format("device '{}' is not supported (cpu, cuda)", source.device));
+  }
+  return options;
+}
+
+void set_threads(int threads) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(threads > 0 ? threads : cores);
+}
+
+LlavaModel load_model(const ModelSource& source) {
+  const ModelOptions options = model_options(source);
+  set_threads(source.threads);
+  if (source.random_weights) {
+    return LlavaModel(LlavaModelImpl::random(load_llava_config(source.model), options, source.seed));
+  }
+  return LlavaModel(LlavaModelImpl::load(source.model, options));
+}
+
+std::string default_tokenizer_path(const std::string& model) {
+  const std::filesystem::path p(model);
+  const std::filesystem::path folder = std::filesystem::is_directory(p) ? p : p.parent_path();
+  return (folder / "tokenizer.model").string();
+}
+
+}  // namespace pb

@@ -1,0 +1,26 @@
+// Loading a model the way every command does: from a folder, or a config with seeded random weights,
+// with the compute dtype, device and thread count applied.
+#pragma once
+
+#include <string>
+
+#include "models/llava.h"
+
+namespace pb {
+
+struct ModelSource {
+  std::string model;           // folder with config.json + weights, or (random_weights) a config.json
+  bool random_weights = false;
+  uint64_t seed = 0;
+  std::string dtype = "fp32";  // "fp32" | "bf16"
+  std::string device = "cpu";  // "cpu" | "cuda"
+  int threads = 0;             // intra-op threads; 0 = every core (Debian's LibTorch starts with 1)
+};
+
+ModelOptions model_options(const ModelSource& source);  // pb::Error for unknown dtype/device, no CUDA
+void set_threads(int threads);
+LlavaModel load_model(const ModelSource& source);     // also sets the thread count
+// tokenizer.model in the model's folder (the config's folder for a config.json path).
+std::string default_tokenizer_path(const std::string& model);
+
+}  // namespace pb

@@ -1,0 +1,129 @@
+// `run`, resume after SIGKILL, shards + merge, and `score`, end to end through the executable on a
+// VQAv2-format fixture with the text-capable tiny model.
+#include <catch2/catch.hpp>
+
+#include "eval/journal.h"
+#include "run_fixtures.h"
+
+namespace fs = std::filesystem;
+
+namespace pb::test {
+namespace {
+
+nlohmann::json summary_of(const fs::path& dir, const std::string& name = "summary.json") {
+  return nlohmann::json::parse(read_text(dir / name));
+}
+
+// What "equal results" means: answers and scores per key, counts and metrics (not timings).
+std::map<std::string, std::pair<std::string, nlohmann::json>> answers_by_key(const fs::path& dir) {
+  std::map<std::string, std::pair<std::string, nlohmann::json>> out;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".jsonl") continue;
+    for (const auto& r : read_journal(entry.path().string()).records) {
+      out[r["key"]] = {r.value("answer_raw", std::string("<failed>")), r.value("score", nlohmann::json())};
+    }
+  }
+  return out;
+}
+
+void require_equal_results(const fs::path& a, const fs::path& b) {
+  const nlohmann::json sa = summary_of(a), sb = summary_of(b);
+  CHECK(sa["counts"] == sb["counts"]);
+  CHECK(sa["metrics"] == sb["metrics"]);
+  CHECK(sa["config_hash"] == sb["config_hash"]);
+  CHECK(sa["efficiency"]["mean_visual_tokens"] == sb["efficiency"]["mean_visual_tokens"]);
+  CHECK(answers_by_key(a) == answers_by_key(b));
+}
+
+std::string run_args(const std::string& spec, const fs::path& out) {
+  return "run " + tiny_model_args() + " --dataset " + shell_quote(spec) + " --out " + shell_quote(out.string());
+}
+
+}  // namespace
+
+TEST_CASE("run: journal, counts, failures and accuracy equal to score on the journal's answers", "[cli][run]") {
+  const fs::path dir = temp_dir("run_basic");
+  const std::string spec = write_vqav2_fixture(dir / "data", 6, /*missing_image=*/4);
+  const CliResult r = run_cli(run_args(spec, dir / "out"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const nlohmann::json s = summary_of(dir / "out");
+  CHECK(s["schema_version"] == 1);
+  CHECK(s["counts"]["total"] == 6);
+  CHECK(s["counts"]["ok"] == 5);
+  CHECK(s["counts"]["failed"] == 1);
+  CHECK(s["counts"]["scored"] == 5);
+  CHECK(s["failures"][0]["key"] == "1004");
+  CHECK(s["failures"][0]["error"].get<std::string>().find("COCO_val2014_000000000999.jpg") != std::string::npos);
+  CHECK(s["protocol"]["id"] == "llava15@1");
+  CHECK(s["context"]["git_sha"].is_string());
+  CHECK(s["efficiency"]["mean_visual_tokens"] == 576.0);
+  const auto journal = read_journal((dir / "out" / "journal.jsonl").string()).records;
+  REQUIRE(journal.size() == 6);
+  CHECK(journal[0]["visual_tokens_per_layer"] == nlohmann::json({576, 576, 576}));
+
+  // The same answers through `score` give the same accuracy.
+  nlohmann::json predictions = nlohmann::json::array();
+  for (const auto& rec : journal) {
+    if (rec["status"] == "ok") predictions.push_back({{"question_id", std::stoi(rec["key"].get<std::string>())},
+                                                      {"answer", rec["answer_raw"]}});
+  }
+  std::ofstream(dir / "pred.json") << predictions.dump();
+  const CliResult scored = run_cli("score --dataset " + shell_quote(spec) + " --predictions " +
+                                   shell_quote((dir / "pred.json").string()) + " --metric llava_submit --out " +
+                                   shell_quote((dir / "scores.jsonl").string()));
+  INFO(scored.err);
+  REQUIRE(scored.exit_code == 0);
+  double total = 0;
+  int n = 0;
+  std::ifstream lines(dir / "scores.jsonl");
+  for (std::string line; std::getline(lines, line); ++n) total += nlohmann::json::parse(line)["score"].get<double>();
+  CHECK(n == 5);
+  CHECK(100.0 * total / n == Approx(s["metrics"]["overall"]["accuracy"].get<double>()).margin(1e-9));
+}
+
+TEST_CASE("run: a run killed with SIGKILL resumes to the uninterrupted result", "[cli][run]") {
+  const fs::path dir = temp_dir("run_kill");
+  const std::string spec = write_vqav2_fixture(dir / "data", 10);
+  REQUIRE(run_cli(run_args(spec, dir / "reference")).exit_code == 0);
+  for (const char* kill_after : {"0.5", "1.0", "1.6"}) {
+    DYNAMIC_SECTION("killed after " << kill_after << " s") {
+      const fs::path out = dir / (std::string("killed_") + kill_after);
+      const CliResult killed = run_cli_with_prefix("timeout -s KILL " + std::string(kill_after), run_args(spec, out));
+      INFO(killed.err);
+      const CliResult resumed = run_cli(run_args(spec, out));
+      INFO(resumed.err);
+      REQUIRE(resumed.exit_code == 0);
+      require_equal_results(dir / "reference", out);
+    }
+  }
+}
+
+TEST_CASE("run: shards merged equal a single run", "[cli][run]") {
+  const fs::path dir = temp_dir("run_shards");
+  const std::string spec = write_vqav2_fixture(dir / "data", 7);
+  REQUIRE(run_cli(run_args(spec, dir / "single")).exit_code == 0);
+  for (int i = 0; i < 3; ++i) {
+    const CliResult r = run_cli(run_args(spec, dir / "sharded") + " --shard " + std::to_string(i) + "/3");
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+  }
+  const CliResult merged = run_cli("merge " + shell_quote((dir / "sharded").string()));
+  INFO(merged.err);
+  REQUIRE(merged.exit_code == 0);
+  require_equal_results(dir / "single", dir / "sharded");
+  // A shard's own summary covers only its contiguous chunk of ceil(7/3) = 3 samples.
+  CHECK(summary_of(dir / "sharded", "summary.shard-0-of-3.json")["counts"]["total"] == 3);
+  CHECK(summary_of(dir / "sharded", "summary.shard-2-of-3.json")["counts"]["total"] == 1);
+}
+
+TEST_CASE("run: a folder holding a different configuration is refused", "[cli][run]") {
+  const fs::path dir = temp_dir("run_conflict");
+  const std::string spec = write_vqav2_fixture(dir / "data", 2);
+  REQUIRE(run_cli(run_args(spec, dir / "out")).exit_code == 0);
+  const CliResult r = run_cli(run_args(spec, dir / "out") + " --protocol lmms-eval");
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("different configuration") != std::string::npos);
+}
+
+}  // namespace pb::test
