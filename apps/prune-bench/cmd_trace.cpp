@@ -11,6 +11,7 @@
 #include "common_options.h"
 #include "core/error.h"
 #include "io/safetensors.h"
+#include "models/attention_recorder.h"
 #include "models/torch_tensor.h"
 #include "spec/model_spec.h"
 
@@ -22,16 +23,6 @@ struct TraceArgs {
   ModelSource model;
   std::string inputs, out;
   int64_t generate = 0;
-};
-
-// Records the last row of every decoder layer's attention: [L] of [H, T] fp32.
-class LastRowAttention : public PrefillObserver {
- public:
-  bool wants_attention(int64_t) const override { return true; }
-  void after_layer(int64_t, SequenceState&, const at::Tensor& attention) override {
-    rows.push_back(attention.select(1, attention.size(1) - 1));
-  }
-  std::vector<at::Tensor> rows;
 };
 
 at::Tensor input_tensor(const SafetensorsFile& file, const std::string& name, c10::ScalarType type, int64_t dims) {
@@ -58,7 +49,7 @@ void run_trace(const TraceArgs& args) {
   const int64_t layers_run = vision_layers_to_run(model->config());
   for (int64_t l = 0; l < layers_run; ++l) vision_layers.insert(l);
   const ImageFeatures image = model->encode_image(pixels, vision_layers);
-  LastRowAttention attention;
+  LastRowAttentionRecorder attention;
   Session session;
   const at::Tensor logits =
       model->prefill(model->splice(ids, image.image_embeds), session, &attention, true, args.generate);

@@ -1,5 +1,7 @@
-// Helpers for the pb_io tests: a temporary folder and hand-made (often malformed) files.
+// Helpers for the pb_io tests: hand-made (often malformed) files; see test_files.h for the rest.
 #pragma once
+
+#include "test_files.h"
 
 #include <unistd.h>
 
@@ -11,37 +13,6 @@
 #include <string>
 
 namespace pb::test {
-
-// A fresh folder under the system temp dir, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("pb_io_tests_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string path() const { return path_.string(); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
-inline std::string write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out) throw std::runtime_error("cannot write test file " + path);
-  return path;
-}
 
 inline std::string le64(uint64_t n) {
   std::string out(8, '\0');

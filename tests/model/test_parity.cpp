@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "golden_case.h"
+#include "models/attention_recorder.h"
 #include "models/llava.h"
 
 namespace pb::test {
@@ -18,15 +19,6 @@ const ModelCase kCases[] = {
     {"llava15-tiny", "case1.safetensors"},
     {"llava15-tiny-gqa", "case0.safetensors"},
     {"llava15-tiny-gqa", "case1.safetensors"},
-};
-
-class LastRowAttention : public PrefillObserver {
- public:
-  bool wants_attention(int64_t) const override { return true; }
-  void after_layer(int64_t, SequenceState&, const at::Tensor& attention) override {
-    rows.push_back(attention.select(1, attention.size(1) - 1));
-  }
-  std::vector<at::Tensor> rows;
 };
 
 void check_close(const char* what, const at::Tensor& got, const at::Tensor& want, double rel_tol) {
@@ -65,7 +57,7 @@ TEST_CASE("parity: fp32 forward equals the reference on every golden case", "[mo
       for (const at::Tensor& a : image.vision_attentions) cls_rows.push_back(a.select(1, 0));
       check_abs("vision_cls_attention", at::stack(cls_rows), cls_ref, 1e-5);
 
-      LastRowAttention attention;
+      LastRowAttentionRecorder attention;
       Session session;
       const at::Tensor logits = model->prefill(model->splice(ref.ids("input_ids"), image.image_embeds), session,
                                                &attention, /*all_logits=*/true, /*reserve=*/8);
