@@ -12,6 +12,8 @@
 #include "core/error.h"
 #include "io/safetensors.h"
 #include "models/attention_recorder.h"
+#include "pipeline/model_loader.h"
+#include "pipeline/pruned_prefill.h"
 #include "models/torch_tensor.h"
 #include "spec/model_spec.h"
 
@@ -23,6 +25,7 @@ struct TraceArgs {
   ModelSource model;
   std::string inputs, out;
   int64_t generate = 0;
+  std::string pruner = "none", budget;
 };
 
 at::Tensor input_tensor(const SafetensorsFile& file, const std::string& name, c10::ScalarType type, int64_t dims) {
@@ -42,29 +45,40 @@ void run_trace(const TraceArgs& args) {
   const auto inputs = SafetensorsFile::open(args.inputs);
   const at::Tensor pixels = input_tensor(*inputs, "pixel_values", at::kFloat, 3);    // [3, H, W]
   const at::Tensor input_ids = input_tensor(*inputs, "input_ids", at::kLong, 1);     // [n]
+  auto pruner = make_pruner(args.pruner, Budget::parse(args.budget));
   const LlavaModel model = load_model(args.model);
+  pruner->resolve(model->config());
   const std::vector<int64_t> ids(input_ids.data_ptr<int64_t>(), input_ids.data_ptr<int64_t>() + input_ids.numel());
 
   std::set<int64_t> vision_layers;
-  const int64_t layers_run = vision_layers_to_run(model->config());
-  for (int64_t l = 0; l < layers_run; ++l) vision_layers.insert(l);
-  const ImageFeatures image = model->encode_image(pixels, vision_layers);
+  for (int64_t l = 0; l < vision_layers_to_run(model->config()); ++l) vision_layers.insert(l);
   LastRowAttentionRecorder attention;
   Session session;
-  const at::Tensor logits =
-      model->prefill(model->splice(ids, image.image_embeds), session, &attention, true, args.generate);
+  const PrunedPrefill out = run_pruned_prefill(*model, *pruner, args.inputs, pixels, ids, session,
+                                               /*all_logits=*/true, args.generate, &attention, vision_layers);
 
   std::vector<std::pair<std::string, at::Tensor>> outputs = {
-      {"vision_features", image.vision_features.to(at::kFloat)},
-      {"image_embeds", image.image_embeds.to(at::kFloat)},
-      {"logits", logits},
-      {"lm_last_row_attention", at::stack(attention.rows)},
+      {"vision_features", out.image.vision_features.to(at::kFloat)},
+      {"image_embeds", out.image.image_embeds.to(at::kFloat)},
+      {"logits", out.logits},
+      {"visual_tokens_per_layer", at::tensor(session.visual_tokens_per_layer, at::kLong)},
   };
+  // [L, H, T] when every layer saw the same T (no pruning inside the LLM); else one tensor per layer.
+  bool same_length = true;
+  for (const at::Tensor& row : attention.rows) same_length = same_length && row.size(1) == attention.rows[0].size(1);
+  if (same_length) {
+    outputs.emplace_back("lm_last_row_attention", at::stack(attention.rows));
+  } else {
+    for (size_t l = 0; l < attention.rows.size(); ++l) {
+      outputs.emplace_back(fmt::format("lm_last_row_attention_layer{}", l), attention.rows[l]);
+    }
+  }
   std::vector<at::Tensor> cls_rows;  // [layers run] of [H, 1+P]: the CLS query's softmax row
-  for (const at::Tensor& a : image.vision_attentions) cls_rows.push_back(a.select(1, 0));
+  for (const at::Tensor& a : out.image.vision_attentions) cls_rows.push_back(a.select(1, 0));
   if (!cls_rows.empty()) outputs.emplace_back("vision_cls_attention", at::stack(cls_rows));
+  for (const auto& [stage, kept] : out.kept) outputs.emplace_back(stage, kept);
   if (args.generate > 0) {
-    const GreedyResult gen = greedy_decode(*model, session, logits[-1], args.generate, std::nullopt);
+    const GreedyResult gen = greedy_decode(*model, session, out.logits[-1], args.generate, std::nullopt);
     outputs.emplace_back("generated", at::tensor(gen.tokens, at::kLong));
     outputs.emplace_back("generated_margin", at::tensor(gen.margins, at::kFloat));
   }
@@ -87,6 +101,9 @@ void setup_trace(CLI::App& app) {
   cmd->add_option("--out", args->out, "Output safetensors")->required();
   cmd->add_option("--generate", args->generate, "Also greedily generate N tokens (no EOS stop)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--pruner", args->pruner, "Pruning method, e.g. fastv:k=2 (see `prune-bench list`)")
+      ->capture_default_str();
+  cmd->add_option("--budget", args->budget, "tokens:N | keep:R | flops:F[@convention] | schedule:FILE");
   cmd->callback([args] { run_trace(*args); });
 }
 

@@ -19,5 +19,6 @@ void setup_flops(CLI::App& app);
 void setup_run(CLI::App& app);
 void setup_merge(CLI::App& app);
 void setup_score(CLI::App& app);
+void setup_list(CLI::App& app);
 
 }  // namespace pb::app

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   pb::app::setup_run(app);
   pb::app::setup_merge(app);
   pb::app::setup_score(app);
+  pb::app::setup_list(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -27,6 +27,8 @@
 #include "metrics/answer_metrics.h"
 #include "pipeline/model_inputs.h"
 #include "pipeline/model_loader.h"
+#include "pipeline/pruned_prefill.h"
+#include "pruners/pruner.h"
 
 namespace fs = std::filesystem;
 
@@ -75,9 +77,9 @@ std::string strip(const std::string& s) {
 class SampleEvaluator {
  public:
   SampleEvaluator(const LlavaModel& model, const SentencePieceTokenizer& tokenizer, const Protocol& protocol,
-                  DatasetKind kind, int64_t max_new_tokens)
+                  DatasetKind kind, int64_t max_new_tokens, Pruner& pruner)
       : model_(model), tokenizer_(tokenizer), protocol_(protocol), kind_(kind), max_new_tokens_(max_new_tokens),
-        cuda_(model->options().device.is_cuda()) {}
+        cuda_(model->options().device.is_cuda()), pruner_(pruner) {}
 
   nlohmann::json evaluate(const Sample& sample) {
     nlohmann::json record = {{"key", sample.key}, {"question_id", sample.question_id}};
@@ -89,19 +91,19 @@ class SampleEvaluator {
                                                      question_text(sample, kind_, protocol_.question_style)),
                             kOriginalImagePlaceholder);
     times["preprocess"] = lap(t);
-    EncodeTimes encode_times;
-    const ImageFeatures image = model_->encode_image(pixels, {}, &encode_times);
-    times["vision"] = encode_times.vision_ms;
-    times["projector"] = encode_times.projector_ms;
-    t = now();
-    const SplicedPrompt prompt = model_->splice(ids, image.image_embeds);
     Session session;
-    const at::Tensor logits = model_->prefill(prompt, session, nullptr, false, max_new_tokens_);
-    times["prefill"] = lap(t);
+    const PrunedPrefill pre = run_pruned_prefill(*model_, pruner_, sample.key, pixels, ids, session, false,
+                                                 max_new_tokens_);
+    times["vision"] = pre.vision_ms;
+    times["projector"] = pre.projector_ms;
+    times["prefill"] = pre.prefill_ms;
+    times["prune"] = pre.prune_ms;
+    const at::Tensor& logits = pre.logits;
+    const SplicedPrompt& prompt = pre.prompt;
+    t = now();
     const int64_t eos = model_->config().text.eos_token_id;
     const GreedyResult out = greedy_decode(*model_, session, logits, max_new_tokens_, eos);
     times["decode"] = lap(t);
-    times["prune"] = 0.0;
     std::vector<int32_t> answer_ids;
     for (int64_t token : out.tokens) {
       if (token != eos && token < tokenizer_.vocab_size()) answer_ids.push_back(static_cast<int32_t>(token));
@@ -118,7 +120,8 @@ class SampleEvaluator {
     record["score"] = sample.scored() ? nlohmann::json(scored.score) : nlohmann::json();
     record["groups"] = sample_groups(sample);
     record["text_tokens"] = static_cast<int64_t>(ids.size()) - 1;  // the image marker is not a text token
-    record["image_tokens"] = prompt.image_len;
+    record["image_tokens"] = pre.image_tokens;
+    record["visual_tokens_llm_input"] = prompt.image_len;
     record["visual_tokens_per_layer"] = session.visual_tokens_per_layer;
     if (session.visual_tokens_after_attn != session.visual_tokens_per_layer) {
       record["visual_tokens_after_attn"] = session.visual_tokens_after_attn;  // in-layer drops (FitPrune)
@@ -147,6 +150,7 @@ class SampleEvaluator {
   DatasetKind kind_;
   int64_t max_new_tokens_;
   bool cuda_;
+  Pruner& pruner_;
 };
 
 }  // namespace
@@ -162,12 +166,8 @@ std::string summary_name(int shard_index, int shard_count) {
 nlohmann::json run_evaluation(const RunOptions& o) {
   c10::InferenceMode guard;
   const Protocol& protocol = protocol_by_name(o.protocol);
-  if (o.pruner != "none") {
-    throw Error(fmt::format("--pruner {}: unknown pruner (available: none)", o.pruner));
-  }
-  if (!o.budget.empty()) {
-    throw Error("--budget: the 'none' pruner takes no budget");
-  }
+  const Budget budget = Budget::parse(o.budget);
+  const std::unique_ptr<Pruner> pruner = make_pruner(o.pruner, budget);
   const Dataset dataset = load_dataset(o.dataset);
   std::vector<size_t> selected;
   if (o.subset > 0) {
@@ -182,6 +182,7 @@ nlohmann::json run_evaluation(const RunOptions& o) {
   const std::string tokenizer_path = o.tokenizer.empty() ? default_tokenizer_path(o.model) : o.tokenizer;
   const int64_t max_new_tokens = o.max_new_tokens > 0 ? o.max_new_tokens : protocol.max_new_tokens;
   const MetricMode metric = protocol.metric_for(dataset.kind);
+  const nlohmann::json resolved = pruner->resolve(cfg);
   // Everything that changes answers or scores; nothing that only changes speed or placement.
   const nlohmann::json config = {
       {"model", {{"path", o.model}, {"config_hash", cfg.hash()}, {"random_weights", o.random_weights},
@@ -194,7 +195,8 @@ nlohmann::json run_evaluation(const RunOptions& o) {
       {"protocol", protocol.id()},
       {"max_new_tokens", max_new_tokens},
       {"metric", metric_mode_name(metric)},
-      {"pruner", {{"name", o.pruner}, {"budget", o.budget}, {"positions", "original"}}},
+      {"pruner", {{"spec", o.pruner}, {"name", pruner->info().name}, {"budget", budget.to_json()},
+                  {"resolved", resolved}, {"positions", pruner->info().positions}, {"code", pruner->info().code}}},
       {"dtype", o.dtype},
       {"device", o.device},
   };
@@ -236,7 +238,7 @@ nlohmann::json run_evaluation(const RunOptions& o) {
   if (!pending.empty()) {
     const SentencePieceTokenizer tokenizer = SentencePieceTokenizer::load(tokenizer_path);
     const LlavaModel model = load_model(source);
-    SampleEvaluator evaluator(model, tokenizer, protocol, dataset.kind, max_new_tokens);
+    SampleEvaluator evaluator(model, tokenizer, protocol, dataset.kind, max_new_tokens, *pruner);
     JournalWriter journal(journal_path);
     Progress progress(total, total - static_cast<int64_t>(pending.size()), o.quiet, o.log_every);
     for (const Sample* sample : pending) {

@@ -158,14 +158,8 @@ std::shared_ptr<LlavaModelImpl> LlavaModelImpl::random(const LlavaConfig& cfg, c
   return model;
 }
 
-ImageFeatures LlavaModelImpl::encode_image(const at::Tensor& pixel_values, const std::set<int64_t>& attention_layers,
-                                           EncodeTimes* times) const {
-  const bool cuda = options_.device.is_cuda();
-  auto now = [cuda] {
-    if (cuda) torch::cuda::synchronize();
-    return std::chrono::steady_clock::now();
-  };
-  const auto t0 = now();
+ImageFeatures LlavaModelImpl::encode_vision(const at::Tensor& pixel_values,
+                                            const std::set<int64_t>& attention_layers) const {
   const at::Tensor pixels = pixel_values.dim() == 3 ? pixel_values.unsqueeze(0) : pixel_values;
   const VisionTowerOutput tower = vision_tower_->forward(pixels.to(options_.device), attention_layers);
   const int64_t n_states = static_cast<int64_t>(tower.hidden_states.size());
@@ -181,15 +175,31 @@ ImageFeatures LlavaModelImpl::encode_image(const at::Tensor& pixel_values, const
   }
   ImageFeatures out;
   out.vision_features = features.squeeze(0);
+  for (const at::Tensor& a : tower.attentions) {
+    out.vision_attentions.push_back(a.defined() ? a.squeeze(0) : a);
+  }
+  return out;
+}
+
+at::Tensor LlavaModelImpl::project(const at::Tensor& vision_features) const {
+  return projector_->forward(vision_features);
+}
+
+ImageFeatures LlavaModelImpl::encode_image(const at::Tensor& pixel_values, const std::set<int64_t>& attention_layers,
+                                           EncodeTimes* times) const {
+  const bool cuda = options_.device.is_cuda();
+  auto now = [cuda] {
+    if (cuda) torch::cuda::synchronize();
+    return std::chrono::steady_clock::now();
+  };
+  const auto t0 = now();
+  ImageFeatures out = encode_vision(pixel_values, attention_layers);
   const auto t1 = now();
-  out.image_embeds = projector_->forward(out.vision_features);
+  out.image_embeds = project(out.vision_features);
   if (times != nullptr) {
     const auto t2 = now();
     times->vision_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
     times->projector_ms = std::chrono::duration<double, std::milli>(t2 - t1).count();
-  }
-  for (const at::Tensor& a : tower.attentions) {
-    out.vision_attentions.push_back(a.defined() ? a.squeeze(0) : a);
   }
   return out;
 }

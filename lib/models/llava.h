@@ -70,6 +70,10 @@ class LlavaModelImpl : public torch::nn::Module {
   // softmax to return.
   ImageFeatures encode_image(const at::Tensor& pixel_values, const std::set<int64_t>& attention_layers = {},
                              EncodeTimes* times = nullptr) const;
+  // The two halves of encode_image, for methods that select tokens between them:
+  // vision_features holds [N, Dv*] and vision_attentions; image_embeds is left undefined.
+  ImageFeatures encode_vision(const at::Tensor& pixel_values, const std::set<int64_t>& attention_layers = {}) const;
+  at::Tensor project(const at::Tensor& vision_features) const;  // [n, Dv*] -> [n, D]
   // Embeds `ids` and splices `image_embeds` [N, D] at the image marker: one image_token_index or
   // -200 (expanded to N rows), or a run of exactly N image_token_index ids.
   SplicedPrompt splice(const std::vector<int64_t>& ids, const at::Tensor& image_embeds) const;

@@ -1,0 +1,122 @@
+#include "pipeline/pruned_prefill.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <torch/cuda.h>
+
+#include <chrono>
+
+namespace pb {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point& t, bool cuda) {
+  if (cuda) torch::cuda::synchronize();
+  const auto now = Clock::now();
+  const double ms = std::chrono::duration<double, std::milli>(now - t).count();
+  t = now;
+  return ms;
+}
+
+// Runs the method's observer, then `extra`; times the method and records what it kept, as
+// original image-token indices (`original` maps the LLM's image rows to them).
+class StageRecorder : public PrefillObserver {
+ public:
+  StageRecorder(PrefillObserver* method, PrefillObserver* extra, int64_t image_begin, at::Tensor original,
+                PrunedPrefill& out)
+      : method_(method), extra_(extra), image_begin_(image_begin), original_(std::move(original)), out_(out) {}
+
+  bool wants_attention(int64_t layer) const override {
+    return (method_ && method_->wants_attention(layer)) || (extra_ && extra_->wants_attention(layer));
+  }
+  at::Tensor after_attention(int64_t layer, const SequenceState& state, const at::Tensor& attention) override {
+    if (method_ == nullptr) return {};
+    auto t = Clock::now();
+    const at::Tensor rows = method_->after_attention(layer, state, attention);
+    out_.prune_ms += ms_since(t, false);
+    if (rows.defined()) {
+      const at::Tensor origin = state.origin.index_select(0, rows.to(state.origin.device()));
+      record(fmt::format("kept_layer{}_mid", layer), origin);
+    }
+    return rows;
+  }
+  void after_layer(int64_t layer, SequenceState& state, const at::Tensor& attention) override {
+    if (method_ != nullptr) {
+      const int64_t before = state.hidden.size(0);
+      auto t = Clock::now();
+      method_->after_layer(layer, state, attention);
+      out_.prune_ms += ms_since(t, false);
+      if (state.hidden.size(0) != before) record(fmt::format("kept_layer{}", layer + 1), state.origin);
+    }
+    if (extra_ != nullptr) extra_->after_layer(layer, state, attention);
+  }
+
+ private:
+  // `origin` [rows] int64: indices into the spliced prompt; keep those inside the image span.
+  void record(const std::string& name, const at::Tensor& origin) {
+    const at::Tensor o = origin.to(at::kCPU);
+    const int64_t n = original_.size(0);
+    const at::Tensor in_span = (o >= image_begin_) & (o < image_begin_ + n);
+    out_.kept.emplace_back(name, original_.index_select(0, o.masked_select(in_span) - image_begin_));
+  }
+  PrefillObserver* method_;
+  PrefillObserver* extra_;
+  int64_t image_begin_;
+  at::Tensor original_;  // [n] int64: original image-token index of each image row entering the LLM
+  PrunedPrefill& out_;
+};
+
+}  // namespace
+
+PrunedPrefill run_pruned_prefill(const LlavaModelImpl& model, Pruner& pruner, const std::string& sample_key,
+                                 const at::Tensor& pixel_values, const std::vector<int64_t>& ids, Session& session,
+                                 bool all_logits, int64_t reserve, PrefillObserver* extra,
+                                 const std::set<int64_t>& extra_vision_attention) {
+  const bool cuda = model.options().device.is_cuda();
+  PrunedPrefill out;
+  pruner.begin_sample(sample_key);
+  std::set<int64_t> attention_layers = pruner.vision_attention_layers();
+  attention_layers.insert(extra_vision_attention.begin(), extra_vision_attention.end());
+
+  auto t = Clock::now();
+  out.image = model.encode_vision(pixel_values, attention_layers);
+  out.vision_ms = ms_since(t, cuda);
+  const at::Tensor& features = out.image.vision_features;  // [N, Dv*]
+  out.image_tokens = features.size(0);
+  at::Tensor original = at::arange(out.image_tokens, at::kLong);  // [n]: original index of each kept token
+
+  const at::Tensor before =
+      pruner.select_before_projector({features, out.image.vision_attentions,
+                                      model.config().vision_feature_select_strategy == "full"});
+  out.prune_ms += ms_since(t, cuda);
+  at::Tensor kept_features = features;
+  if (before.defined()) {
+    original = original.index_select(0, before);
+    kept_features = features.index_select(0, before.to(features.device()));
+    out.kept.emplace_back("kept_vision", original);
+  }
+  t = Clock::now();
+  at::Tensor embeds = model.project(kept_features);  // [n, D]
+  out.projector_ms = ms_since(t, cuda);
+  const at::Tensor after = pruner.select_after_projector(embeds);
+  out.prune_ms += ms_since(t, cuda);
+  if (after.defined()) {
+    original = original.index_select(0, after);
+    embeds = embeds.index_select(0, after.to(embeds.device()));
+    out.kept.emplace_back("kept_projector", original);
+  }
+  out.image.image_embeds = embeds;
+  out.prompt = model.splice(ids, embeds);
+
+  StageRecorder recorder(pruner.llm_observer(), extra, out.prompt.image_begin, original, out);
+  const double prune_before_llm = out.prune_ms;
+  t = Clock::now();
+  out.logits = model.prefill(out.prompt, session, &recorder, all_logits, reserve);
+  // The method's time inside the LLM was measured by the recorder; keep prefill_ms pure.
+  out.prefill_ms = ms_since(t, cuda) - (out.prune_ms - prune_before_llm);
+  return out;
+}
+
+}  // namespace pb

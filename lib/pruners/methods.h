@@ -1,0 +1,18 @@
+// Every method's info and factory, declared once for the registry (pruners/registry.cpp).
+// A method lives in pruners/<name>.cpp.
+#pragma once
+
+#include <memory>
+
+#include "pruners/pruner.h"
+
+namespace pb {
+
+PrunerInfo none_info();
+std::unique_ptr<Pruner> make_none(const PrunerParams& params, const Budget& budget);
+PrunerInfo random_info();
+std::unique_ptr<Pruner> make_random(const PrunerParams& params, const Budget& budget);
+PrunerInfo fastv_info();
+std::unique_ptr<Pruner> make_fastv(const PrunerParams& params, const Budget& budget);
+
+}  // namespace pb

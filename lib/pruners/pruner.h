@@ -1,0 +1,81 @@
+// A visual-token pruning method. It may act at three places, each optional:
+//   before the projector   (vision-side methods: FoPru, VisionZip, FasterVLM, random, ...)
+//   after the projector    (methods on LLM-input embeddings: G-Prune)
+//   inside the LLM         (FastV, FitPrune, PyramidDrop, ...), through a PrefillObserver.
+// Selections are returned as kept rows ([k] int64, unique, ascending); the pipeline gathers them.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "io/model_config.h"
+#include "models/prefill_hooks.h"
+#include "pruners/budget.h"
+
+namespace pb {
+
+struct PrunerParam {
+  std::string name, default_value, description;
+};
+
+struct PrunerInfo {
+  std::string name;         // registry key, e.g. "fastv"
+  std::string description;  // one line for `prune-bench list`
+  std::string paper;        // citation
+  std::string code;         // the official code followed: repo + path
+  std::string positions;    // RoPE positions after pruning: "original" or "reindex"
+  std::vector<PrunerParam> params;
+};
+
+// What a vision-side method sees: the tower's selected features and the attention it asked for.
+struct VisionStageInput {
+  const at::Tensor& features;                 // [N, Dv] selected features (CLS first under "full")
+  const std::vector<at::Tensor>& attentions;  // per tower layer run: [H, 1+P, 1+P] fp32, or undefined
+  bool has_cls;                               // strategy "full": features row 0 is CLS
+};
+
+class Pruner {
+ public:
+  virtual ~Pruner() = default;
+  virtual const PrunerInfo& info() const = 0;
+  // Resolves the budget for this model into the method's knobs and the visual token counts it will
+  // keep; the returned JSON is recorded in results. pb::Error for unsupported models or budgets.
+  virtual nlohmann::json resolve(const LlavaConfig& cfg) = 0;
+  // The visual tokens the method keeps in total (entering the last decoder layer), as resolved.
+  virtual int64_t nominal_kept() const = 0;
+  // Called before each sample with its dataset key (methods with randomness seed from it, so a
+  // resumed or sharded run draws exactly what an uninterrupted one does).
+  virtual void begin_sample(const std::string& /*sample_key*/) {}
+
+  virtual std::set<int64_t> vision_attention_layers() const { return {}; }
+  virtual at::Tensor select_before_projector(const VisionStageInput& /*input*/) { return {}; }
+  virtual at::Tensor select_after_projector(const at::Tensor& /*embeds*/) { return {}; }  // [N, D]
+  virtual PrefillObserver* llm_observer() { return nullptr; }
+};
+
+using PrunerParams = std::map<std::string, std::string>;
+
+// Parses "name" or "name:key=value,key=value" and builds the method with `budget`.
+// pb::Error for unknown methods (listing them) and unknown or malformed parameters.
+std::unique_ptr<Pruner> make_pruner(const std::string& spec, const Budget& budget);
+
+struct PrunerEntry {
+  PrunerInfo info;
+  std::unique_ptr<Pruner> (*create)(const PrunerParams& params, const Budget& budget);
+};
+const std::vector<PrunerEntry>& pruner_registry();  // the explicit list, in `list` order
+
+// Parameter helpers for factories: each throws pb::Error naming the method and the parameter.
+void check_param_names(const std::string& method, const PrunerParams& params, const std::vector<PrunerParam>& known);
+int64_t int_param(const std::string& method, const PrunerParams& params, const std::string& name, int64_t fallback);
+double double_param(const std::string& method, const PrunerParams& params, const std::string& name, double fallback);
+std::string string_param(const std::string& method, const PrunerParams& params, const std::string& name,
+                         const std::string& fallback);
+
+}  // namespace pb
