@@ -253,6 +253,7 @@ at::Tensor LlavaModelImpl::prefill(const SplicedPrompt& prompt, Session& session
   state.hidden = prompt.embeds;
   state.positions = at::arange(t, at::TensorOptions().dtype(at::kLong));
   state.origin = state.positions;
+  if (prompt.positions.defined()) state.positions = prompt.positions.to(at::kLong);
   state.image_begin = prompt.image_begin;
   state.image_len = prompt.image_len;
   state.cache = &session.cache;

@@ -42,6 +42,7 @@ struct SplicedPrompt {
   at::Tensor embeds;         // [T, D]
   int64_t image_begin = 0;   // first image row
   int64_t image_len = 0;     // image rows
+  at::Tensor positions;      // [T] int64 RoPE positions, or undefined for 0..T-1
 };
 
 // Decoding state after prefill.

@@ -109,6 +109,15 @@ PrunedPrefill run_pruned_prefill(const LlavaModelImpl& model, Pruner& pruner, co
   }
   out.image.image_embeds = embeds;
   out.prompt = model.splice(ids, embeds);
+  if (after.defined() && pruner.info().positions == "original") {
+    // A method selecting after the projector that keeps original positions (G-Prune passes its
+    // keep_indices as position_ids, llava_llama.py) leaves RoPE gaps where dropped image rows were;
+    // the text after the image continues from the unpruned image length.
+    const int64_t begin = out.prompt.image_begin;
+    const int64_t tail = out.prompt.embeds.size(0) - begin - out.prompt.image_len;
+    out.prompt.positions = at::cat({at::arange(begin, at::kLong), original + begin,
+                                    at::arange(tail, at::kLong) + (begin + out.image_tokens)});
+  }
 
   StageRecorder recorder(pruner.llm_observer(), extra, out.prompt.image_begin, original, out);
   const double prune_before_llm = out.prune_ms;

@@ -14,5 +14,9 @@ PrunerInfo random_info();
 std::unique_ptr<Pruner> make_random(const PrunerParams& params, const Budget& budget);
 PrunerInfo fastv_info();
 std::unique_ptr<Pruner> make_fastv(const PrunerParams& params, const Budget& budget);
+PrunerInfo fopru_info();
+std::unique_ptr<Pruner> make_fopru(const PrunerParams& params, const Budget& budget);
+PrunerInfo gprune_info();
+std::unique_ptr<Pruner> make_gprune(const PrunerParams& params, const Budget& budget);
 
 }  // namespace pb

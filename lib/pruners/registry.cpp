@@ -13,6 +13,8 @@ const std::vector<PrunerEntry>& pruner_registry() {
       {none_info(), &make_none},
       {random_info(), &make_random},
       {fastv_info(), &make_fastv},
+      {fopru_info(), &make_fopru},
+      {gprune_info(), &make_gprune},
   };
   return registry;
 }

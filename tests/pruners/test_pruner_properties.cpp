@@ -17,6 +17,8 @@ const std::map<std::string, std::string> kTestBudgets = {
     {"none", ""},
     {"random", "tokens:64"},
     {"fastv", "tokens:64"},
+    {"fopru", "tokens:64"},
+    {"gprune", "tokens:64"},
 };
 
 struct Outcome {
