@@ -17,6 +17,7 @@ void setup_preprocess(CLI::App& app);
 void setup_tokenize(CLI::App& app);
 void setup_flops(CLI::App& app);
 void setup_run(CLI::App& app);
+void setup_calibrate(CLI::App& app);
 void setup_merge(CLI::App& app);
 void setup_score(CLI::App& app);
 void setup_list(CLI::App& app);

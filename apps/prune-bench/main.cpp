@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   pb::app::setup_tokenize(app);
   pb::app::setup_flops(app);
   pb::app::setup_run(app);
+  pb::app::setup_calibrate(app);
   pb::app::setup_merge(app);
   pb::app::setup_score(app);
   pb::app::setup_list(app);

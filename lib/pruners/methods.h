@@ -14,6 +14,8 @@ PrunerInfo random_info();
 std::unique_ptr<Pruner> make_random(const PrunerParams& params, const Budget& budget);
 PrunerInfo fastv_info();
 std::unique_ptr<Pruner> make_fastv(const PrunerParams& params, const Budget& budget);
+PrunerInfo fitprune_info();
+std::unique_ptr<Pruner> make_fitprune(const PrunerParams& params, const Budget& budget);
 PrunerInfo fopru_info();
 std::unique_ptr<Pruner> make_fopru(const PrunerParams& params, const Budget& budget);
 PrunerInfo gprune_info();

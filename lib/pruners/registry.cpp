@@ -13,6 +13,7 @@ const std::vector<PrunerEntry>& pruner_registry() {
       {none_info(), &make_none},
       {random_info(), &make_random},
       {fastv_info(), &make_fastv},
+      {fitprune_info(), &make_fitprune},
       {fopru_info(), &make_fopru},
       {gprune_info(), &make_gprune},
   };

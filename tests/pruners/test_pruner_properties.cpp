@@ -17,6 +17,7 @@ const std::map<std::string, std::string> kTestBudgets = {
     {"none", ""},
     {"random", "tokens:64"},
     {"fastv", "tokens:64"},
+    {"fitprune", "schedule:" PB_TEST_DATA "/fitprune/tiny_recipe.json"},
     {"fopru", "tokens:64"},
     {"gprune", "tokens:64"},
 };
