@@ -22,3 +22,11 @@ function(pb_torch_target)
   target_link_libraries(pb_torch INTERFACE ${TORCH_LIBRARIES})
   target_compile_options(pb_torch INTERFACE ${TORCH_CXX_FLAGS})
 endfunction()
+
+# pb_use_torch_pch(target): reuse pb_models' precompiled LibTorch headers (built once) in another
+# target that includes LibTorch; torch-free targets never pay for it.
+function(pb_use_torch_pch target)
+  if(PB_USE_PCH)
+    target_precompile_headers(${target} REUSE_FROM pb_models)
+  endif()
+endfunction()

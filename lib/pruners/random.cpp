@@ -65,7 +65,7 @@ PrunerInfo random_info() {
           "Uniformly random visual tokens, chosen before the projector (seeded per sample)",
           "control (pruners.md §4.10)",
           "-",
-          "original",
+          "reindex",  // chosen before the projector: the LLM sees a shorter, contiguous sequence
           {{"seed", "0", "random seed, combined with each sample's key"}}};
 }
 

@@ -7,23 +7,13 @@
 #include "core/error.h"
 #include "eval/journal.h"
 #include "eval/summary.h"
-
-namespace fs = std::filesystem;
+#include "test_files.h"
 
 namespace pb::test {
-namespace {
-
-fs::path fresh(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("pb_journal_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-}  // namespace
 
 TEST_CASE("journal: appended records read back in order", "[eval]") {
-  const std::string path = (fresh("roundtrip") / "j.jsonl").string();
+  TempDir dir;
+  const std::string path = dir.file("j.jsonl");
   {
     JournalWriter w(path);
     w.append({{"key", "a"}, {"score", 1.0}});
@@ -36,7 +26,8 @@ TEST_CASE("journal: appended records read back in order", "[eval]") {
 }
 
 TEST_CASE("journal: a torn last line is dropped and truncated away on reopen", "[eval]") {
-  const std::string path = (fresh("torn") / "j.jsonl").string();
+  TempDir dir;
+  const std::string path = dir.file("j.jsonl");
   { std::ofstream(path) << "{\"key\":\"a\"}\n{\"key\":\"b\",\"sco"; }
   const JournalContents c = read_journal(path);
   CHECK(c.records.size() == 1);
@@ -52,7 +43,8 @@ TEST_CASE("journal: a torn last line is dropped and truncated away on reopen", "
 }
 
 TEST_CASE("journal: a corrupt complete line is an error naming file and line", "[eval]") {
-  const std::string path = (fresh("corrupt") / "j.jsonl").string();
+  TempDir dir;
+  const std::string path = dir.file("j.jsonl");
   { std::ofstream(path) << "{\"key\":\"a\"}\nnot json\n{\"key\":\"c\"}\n"; }
   try {
     read_journal(path);
