@@ -44,16 +44,14 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
-// The visual tokens entering each decoder layer, from the method's resolution (LLM-side methods
-// report it; pre-LLM methods keep their count in every layer).
-std::vector<int64_t> schedule_of(const nlohmann::json& resolved, int64_t layers, int64_t kept) {
-  std::vector<int64_t> s;
+// The visual tokens entering (and, for in-layer drops, leaving the attention of) each decoder layer,
+// from the method's resolution (LLM-side methods report it; pre-LLM methods keep their count in
+// every layer).
+std::vector<pb::LayerTokens> schedule_of(const nlohmann::json& resolved, int64_t layers, int64_t n, int64_t kept) {
   if (resolved.contains("visual_tokens_per_layer")) {
-    for (const auto& v : resolved["visual_tokens_per_layer"]) s.push_back(v.get<int64_t>());
-  } else {
-    s.assign(static_cast<size_t>(layers), kept);
+    return pb::parse_schedule(resolved["visual_tokens_per_layer"], layers, n, "resolved schedule");
   }
-  return s;
+  return pb::uniform_schedule(layers, kept);
 }
 
 }  // namespace
@@ -62,12 +60,16 @@ int main(int argc, char** argv) {
   CLI::App app{"pruning speed-up benchmark"};
   std::string config_path = "configs/models/llava-1.5-7b-hf.json", dtype_name = "bf16";
   std::string methods_arg, budgets_arg = "192,128,64";
+  // FitPrune's budgets are recipes fitted to a FLOPs reduction; the published LLaVA-1.5 recipes
+  // nearest to keeping 192/128/64 tokens before the LLM (-61/-71/-81% LLM FLOPs, pruners.md §6.2).
+  std::string fitprune_budgets = "flops:0.6,flops:0.7,flops:0.8";
   int reps = 5, threads = 0;
   int64_t text_tokens = 60;
   app.add_option("--config", config_path, "config.json of the model shape");
   app.add_option("--dtype", dtype_name)->check(CLI::IsMember({"fp32", "bf16"}));
   app.add_option("--methods", methods_arg, "comma-separated pruner specs (default: every registered method)");
   app.add_option("--budgets", budgets_arg, "visual tokens kept, comma-separated");
+  app.add_option("--fitprune-budgets", fitprune_budgets, "FitPrune's budgets, one per --budgets entry");
   app.add_option("--reps", reps);
   app.add_option("--threads", threads);
   app.add_option("--text-tokens", text_tokens, "text tokens around the image (LLaVA-1.5 VQA prompts: ~60)");
@@ -110,17 +112,29 @@ int main(int argc, char** argv) {
     });
     return layer_ms[rows] = ms / static_cast<double>(kBuiltLayers);
   };
-  auto composed_ms = [&](const std::vector<int64_t>& schedule) {
+  // A layer that drops rows after its attention (FitPrune) runs Q/K/V + attention at `in` rows and
+  // o_proj + MLP at `after_attn` rows: its time is composed from the two full-layer times, split by
+  // the exact FLOPs share of each half.
+  auto composed_ms = [&](const std::vector<pb::LayerTokens>& schedule) {
     double total = 0;
-    for (int64_t v : schedule) total += time_layer(text_tokens + v);
+    for (const pb::LayerTokens& v : schedule) {
+      const int64_t rows_in = text_tokens + v.in, rows_out = text_tokens + v.after_attn;
+      if (rows_in == rows_out) {
+        total += time_layer(rows_in);
+        continue;
+      }
+      auto attention_share = [&](int64_t rows) {
+        const pb::DecoderLayerMacs m = pb::decoder_layer_macs(full.text, rows, rows, rows, 3);
+        return (m.qkv + m.attention) / m.total();
+      };
+      total += time_layer(rows_in) * attention_share(rows_in) + time_layer(rows_out) * (1 - attention_share(rows_out));
+    }
     return total;
   };
-  auto predicted_flops = [&](const std::vector<int64_t>& schedule) {
-    std::vector<pb::LayerTokens> s;
-    for (int64_t v : schedule) s.push_back({v, v});
-    return pb::llm_prefill_flops(full, text_tokens, s, pb::FlopsConvention::kExact);
+  auto predicted_flops = [&](const std::vector<pb::LayerTokens>& schedule) {
+    return pb::llm_prefill_flops(full, text_tokens, schedule, pb::FlopsConvention::kExact);
   };
-  const std::vector<int64_t> unpruned(static_cast<size_t>(layers), n);
+  const std::vector<pb::LayerTokens> unpruned = pb::uniform_schedule(layers, n);
   const double base_ms = composed_ms(unpruned), base_flops = predicted_flops(unpruned);
   const at::Tensor pixels = at::randn({3, full.vision.image_size, full.vision.image_size});
   std::vector<int64_t> ids(static_cast<size_t>(text_tokens), 1);
@@ -129,14 +143,24 @@ int main(int argc, char** argv) {
   fmt::print("LLM prefill over {} layers, {} + {} text tokens, dtype {}, threads {}, best of {}\n", layers, n,
              text_tokens, dtype_name, at::get_num_threads(), reps);
   fmt::print("unpruned: {:.1f} ms composed ({:.1f} ms per layer)\n\n", base_ms, base_ms / static_cast<double>(layers));
-  fmt::print("| {:<12} | {:>6} | {:>10} | {:>9} | {:>9} | {:>6} | {:>11} | {:>9} |\n", "method", "kept", "prefill ms",
+  fmt::print("| {:<12} | {:>6} | {:>10} | {:>9} | {:>9} | {:>6} | {:>11} | {:>9} |\n", "method", "last", "prefill ms",
              "measured", "predicted", "ratio", "prune ms", "% prefill");
   fmt::print("|{:-<14}|{:-<8}|{:-<12}|{:-<11}|{:-<11}|{:-<8}|{:-<13}|{:-<11}|\n", "", "", "", "", "", "", "", "");
+  const std::vector<std::string> token_budgets = split(budgets_arg), fit_budgets = split(fitprune_budgets);
   for (const std::string& method : methods) {
-    for (const std::string& budget : split(budgets_arg)) {
-      auto pruner = pb::make_pruner(method, pb::Budget::parse("tokens:" + budget));
-      const nlohmann::json resolved = pruner->resolve(full);
-      const std::vector<int64_t> schedule = schedule_of(resolved, layers, pruner->nominal_kept());
+    for (size_t b = 0; b < token_budgets.size(); ++b) {
+      const bool fitprune = method.rfind("fitprune", 0) == 0;
+      const std::string budget = fitprune && b < fit_budgets.size() ? fit_budgets[b] : "tokens:" + token_budgets[b];
+      std::unique_ptr<pb::Pruner> pruner;
+      nlohmann::json resolved;
+      try {
+        pruner = pb::make_pruner(method, pb::Budget::parse(budget));
+        resolved = pruner->resolve(full);
+      } catch (const std::exception& e) {
+        fmt::print("| {:<12} | {} | not measured: {}\n", method, budget, e.what());
+        continue;
+      }
+      const std::vector<pb::LayerTokens> schedule = schedule_of(resolved, layers, n, pruner->nominal_kept());
       const double ms = composed_ms(schedule);
       // The method's own selection time, on the real vision tower and the built layers.
       double prune_ms = 1e30;
@@ -147,7 +171,9 @@ int main(int argc, char** argv) {
       }
       const double measured = base_ms / ms, predicted = base_flops / predicted_flops(schedule);
       fmt::print("| {:<12} | {:>6} | {:>10.1f} | {:>8.2f}x | {:>8.2f}x | {:>6.2f} | {:>11.2f} | {:>8.2f}% |\n", method,
-                 pruner->nominal_kept(), ms, measured, predicted, measured / predicted, prune_ms, 100.0 * prune_ms / ms);
+                 schedule.back().after_attn, ms, measured, predicted, measured / predicted, prune_ms,
+                 100.0 * prune_ms / ms);
+      std::fflush(stdout);
     }
   }
   return 0;
