@@ -18,4 +18,7 @@ inline uint64_t fnv1a64(std::string_view bytes, uint64_t hash = 1469598103934665
 
 std::string hex16(uint64_t value);  // 16 lower-case hex digits
 
+// hex16(fnv1a64(bytes of the file)); pb::Error naming the file when it cannot be read.
+std::string file_hash(const std::string& path);
+
 }  // namespace pb

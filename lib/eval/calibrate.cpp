@@ -22,14 +22,6 @@ namespace pb {
 
 namespace {
 
-std::string file_hash(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("{}: cannot read", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return hex16(fnv1a64(ss.str()));
-}
-
 FitpruneCalibrationOptions fit_options(const CalibrateOptions& o) {
   const Budget budget = Budget::parse(o.budget);
   if (budget.kind != Budget::Kind::kFlops) {

@@ -38,14 +38,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string file_hash(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("{}: cannot read", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return hex16(fnv1a64(ss.str()));
-}
-
 // Contiguous chunks of ceil(n / N), as LLaVA's get_chunk splits questions across processes.
 std::pair<size_t, size_t> shard_range(size_t n, int index, int count) {
   const size_t chunk = (n + static_cast<size_t>(count) - 1) / static_cast<size_t>(count);
