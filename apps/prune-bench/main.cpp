@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   pb::app::setup_merge(app);
   pb::app::setup_score(app);
   pb::app::setup_list(app);
+  pb::app::setup_synth(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
