@@ -22,5 +22,6 @@ void setup_merge(CLI::App& app);
 void setup_score(CLI::App& app);
 void setup_list(CLI::App& app);
 void setup_synth(CLI::App& app);
+void setup_train_synth(CLI::App& app);
 
 }  // namespace pb::app

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   pb::app::setup_score(app);
   pb::app::setup_list(app);
   pb::app::setup_synth(app);
+  pb::app::setup_train_synth(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

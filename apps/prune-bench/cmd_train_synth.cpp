@@ -1,0 +1,48 @@
+// `prune-bench train-synth`: train the embedded SynthVQA model (and `--eval-only` to score one).
+#include <fmt/core.h>
+
+#include <memory>
+
+#include "command.h"
+#include "train/train_synth.h"
+
+namespace pb::app {
+
+void setup_train_synth(CLI::App& app) {
+  auto o = std::make_shared<TrainSynthOptions>();
+  auto eval_model = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("train-synth", "Train the tiny LLaVA-1.5 of the embedded benchmark on SynthVQA");
+  cmd->add_option("--config", o->config, "Architecture config.json (e.g. configs/models/synthvqa-tiny.json)");
+  cmd->add_option("--tokenizer", o->tokenizer, "SentencePiece model trained by synth-tokenizer");
+  cmd->add_option("--work-dir", o->work_dir, "Checkpoint and log folder (resumed when it holds a checkpoint)");
+  cmd->add_option("--export", o->export_dir, "Write the trained model here (llava-hf format, bf16)");
+  cmd->add_option("--steps", o->steps, "Optimiser steps in total")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--stop-after", o->stop_after, "Stop after this many steps in this invocation (resume later)");
+  cmd->add_option("--batch", o->batch, "Samples per step")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--lr", o->lr, "Peak learning rate (AdamW)")->capture_default_str();
+  cmd->add_option("--warmup", o->warmup, "Linear warm-up steps")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seed of the weights and of the training stream")->capture_default_str();
+  cmd->add_option("--precision", o->precision, "bf16 autocast or fp32")->check(CLI::IsMember({"bf16", "fp32"}))->capture_default_str();
+  cmd->add_option("--device", o->device, "Device")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  cmd->add_option("--threads", o->threads, "Intra-op threads (default: all cores)");
+  cmd->add_option("--checkpoint-every", o->checkpoint_every, "Steps between checkpoints")->capture_default_str();
+  cmd->add_option("--eval-every", o->eval_every, "Steps between val evaluations")->capture_default_str();
+  cmd->add_option("--eval-samples", o->eval_samples, "Val samples per evaluation (0: none)")->capture_default_str();
+  cmd->add_option("--log-every", o->log_every, "Steps per log line")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_flag("--quiet", o->quiet, "No progress output");
+  cmd->add_option("--eval-only", *eval_model, "Only score this model folder on --eval-samples val samples");
+  cmd->callback([o, eval_model] {
+    if (!eval_model->empty()) {
+      fmt::print("{}\n", evaluate_synth_model(*eval_model, o->eval_samples, o->threads).dump(2));
+      return;
+    }
+    if (o->config.empty() || o->tokenizer.empty() || o->work_dir.empty()) {
+      throw CLI::ValidationError("train-synth needs --config, --tokenizer and --work-dir (or --eval-only)");
+    }
+    const TrainSynthResult r = train_synth(*o);
+    fmt::print("{}\n", nlohmann::json{{"steps", r.steps_done}, {"first_loss", r.first_loss},
+                                      {"last_loss", r.last_loss}, {"eval", r.last_eval}}.dump(2));
+  });
+}
+
+}  // namespace pb::app

@@ -1,0 +1,126 @@
+#include "train/batched_forward.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+#include "spec/model_spec.h"
+
+namespace pb {
+
+namespace {
+
+// The submodule `path` ("self_attn.q_proj") of `parent`, as its implementation type.
+template <typename Impl>
+const Impl& sub(const torch::nn::Module& parent, const std::string& path) {
+  for (const auto& item : parent.named_modules("", /*include_self=*/false)) {
+    if (item.key() == path) {
+      const auto* impl = dynamic_cast<const Impl*>(item.value().get());
+      PB_CHECK(impl != nullptr, fmt::format("module {} has an unexpected type", path));
+      return *impl;
+    }
+  }
+  throw Error(fmt::format("model has no module {}", path));
+}
+
+at::Tensor rotate_half(const at::Tensor& x) {  // [..., hd]
+  const int64_t half = x.size(-1) / 2;
+  return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+// One decoder layer on [B, L, D], as LlamaDecoderLayerImpl::attention + finish do per row.
+at::Tensor decoder_layer(const torch::nn::Module& layer, const TextConfig& cfg, const at::Tensor& x,
+                         const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& causal_mask) {
+  const int64_t b = x.size(0), l = x.size(1), h = cfg.num_attention_heads, hkv = cfg.num_key_value_heads;
+  const int64_t hd = cfg.head_dim;
+  const at::Tensor normed = sub<RmsNormImpl>(layer, "input_layernorm").forward(x);
+  auto heads = [&](const char* name, int64_t n) {  // [B, L, n*hd] -> [B, n, L, hd]
+    return sub<LinearImpl>(layer, std::string("self_attn.") + name).forward(normed).view({b, l, n, hd}).transpose(1, 2);
+  };
+  at::Tensor q = heads("q_proj", h), k = heads("k_proj", hkv), v = heads("v_proj", hkv);
+  q = q * cos + rotate_half(q) * sin;
+  k = k * cos + rotate_half(k) * sin;
+  if (hkv != h) {  // HF repeat_kv: query head i uses kv head i / (h / hkv)
+    k = k.repeat_interleave(h / hkv, 1);
+    v = v.repeat_interleave(h / hkv, 1);
+  }
+  at::Tensor scores = at::matmul(q, k.transpose(-1, -2)).to(at::kFloat) / std::sqrt(static_cast<double>(hd));
+  scores = scores.masked_fill(causal_mask, -std::numeric_limits<float>::infinity());
+  const at::Tensor p = at::softmax(scores, -1);  // [B, H, L, L] fp32
+  const at::Tensor attn = at::matmul(p.to(v.scalar_type()), v).transpose(1, 2).reshape({b, l, h * hd});
+  const at::Tensor hidden = x + sub<LinearImpl>(layer, "self_attn.o_proj").forward(attn);
+  const at::Tensor y = sub<RmsNormImpl>(layer, "post_attention_layernorm").forward(hidden);
+  const at::Tensor gate = sub<LinearImpl>(layer, "mlp.gate_proj").forward(y);
+  const at::Tensor up = sub<LinearImpl>(layer, "mlp.up_proj").forward(y);
+  return hidden + sub<LinearImpl>(layer, "mlp.down_proj").forward(at::silu(gate) * up);
+}
+
+// Hidden states after the final norm, [B, L, D].
+at::Tensor final_hidden(const LlavaModelImpl& model, const TrainingBatch& batch) {
+  const LlavaConfig& cfg = model.config();
+  PB_CHECK(cfg.vision_feature_layers.size() == 1, "training supports one vision feature layer");
+  const auto children = model.named_children();
+  const auto& tower = dynamic_cast<const ClipVisionTowerImpl&>(*children["vision_tower"]);
+  const auto& projector = dynamic_cast<const ProjectorImpl&>(*children["multi_modal_projector"]);
+  const at::TensorOptions options = model.options().device;
+
+  const VisionTowerOutput out = tower.forward(batch.pixels.to(options.device()));
+  const auto index = static_cast<size_t>(vision_hidden_state_index(cfg.vision_feature_layers[0], cfg.vision.num_hidden_layers));
+  at::Tensor features = out.hidden_states.at(index);  // [B, 1+P, Dv]
+  if (cfg.vision_feature_select_strategy == "default") features = features.narrow(1, 1, features.size(1) - 1);
+  const at::Tensor image = projector.forward(features);  // [B, P, D]
+
+  const LlamaModel lm = model.language_model();
+  const at::Tensor ids = batch.ids.to(options.device());
+  const int64_t p = batch.image_pos;
+  const at::Tensor text = lm->embed(ids.clamp_min(0));  // [B, T, D]; the marker row is replaced below
+  at::Tensor x = at::cat({text.narrow(1, 0, p), image.to(text.scalar_type()), text.narrow(1, p + 1, ids.size(1) - p - 1)}, 1);
+  const int64_t l = x.size(1);
+  PB_CHECK(l == batch.targets.size(1), "targets do not cover the spliced sequence");
+
+  const TextConfig& tc = cfg.text;
+  const at::Tensor inv_freq = 1.0 / at::pow(tc.rope_theta, at::arange(0, tc.head_dim, 2, at::kFloat) / static_cast<double>(tc.head_dim));
+  const at::Tensor freqs = at::arange(l, at::kFloat).unsqueeze(1) * inv_freq.unsqueeze(0);
+  const at::Tensor emb = at::cat({freqs, freqs}, -1).to(options.device());  // [L, hd]
+  const at::Tensor cos = emb.cos().to(x.scalar_type()), sin = emb.sin().to(x.scalar_type());
+  const at::Tensor causal = at::ones({l, l}, at::TensorOptions(at::kBool).device(options.device())).triu(1);
+  for (const auto& layer : lm->named_children()["layers"]->children()) {
+    x = decoder_layer(*layer, tc, x, cos, sin, causal);
+  }
+  return sub<RmsNormImpl>(*lm, "norm").forward(x);
+}
+
+at::Tensor lm_head(const LlavaModelImpl& model) {
+  return model.language_model()->named_parameters()["lm_head.weight"];
+}
+
+}  // namespace
+
+at::Tensor batched_logits(const LlavaModelImpl& model, const TrainingBatch& batch) {
+  return at::linear(final_hidden(model, batch), lm_head(model)).to(at::kFloat);
+}
+
+BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch) {
+  const at::Tensor hidden = final_hidden(model, batch);  // [B, L, D]
+  const at::Tensor targets = batch.targets.to(hidden.device());
+  const at::Tensor where = targets.ne(-100);                 // [B, L]
+  const at::Tensor rows = where.flatten().nonzero().squeeze(1);
+  // Only the rows that carry a target go through lm_head (the answer is a few tokens of ~600).
+  const at::Tensor logits = at::linear(hidden.flatten(0, 1).index_select(0, rows), lm_head(model)).to(at::kFloat);
+  const at::Tensor wanted = targets.flatten().index_select(0, rows);
+  BatchLoss out;
+  out.loss = at::cross_entropy_loss(logits, wanted);
+  const at::Tensor right = logits.detach().argmax(-1).eq(wanted);
+  out.tokens = wanted.numel();
+  out.correct_tokens = right.sum().item<int64_t>();
+  // A row is right when none of its target tokens is wrong.
+  const at::Tensor wrong_per_row = at::zeros({targets.size(0)}, at::kLong).index_add_(
+      0, at::div(rows, targets.size(1), "floor").cpu(), (~right).to(at::kLong).cpu());
+  out.correct_samples = wrong_per_row.eq(0).sum().item<int64_t>();
+  return out;
+}
+
+}  // namespace pb

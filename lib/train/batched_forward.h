@@ -1,0 +1,31 @@
+// A batched LLaVA forward for training, built from the inference model's own modules (same
+// parameters, same layers, same maths), so what is trained is exactly what `run` evaluates. Rows are
+// right-padded: with causal attention no real token ever attends to a pad, so no padding mask is needed.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include "models/llava.h"
+
+namespace pb {
+
+struct TrainingBatch {
+  at::Tensor pixels;     // [B, 3, S, S] fp32, normalised
+  at::Tensor ids;        // [B, T] int64: prompt with the image marker at column image_pos, answer, EOS, pads
+  at::Tensor targets;    // [B, L] int64 over the spliced sequence (L = T - 1 + image tokens): the token
+                         // position t must predict, or -100 where no loss is taken
+  int64_t image_pos = 0; // column of the image marker, the same in every row (the prompt prefix is fixed)
+};
+
+// Logits [B, L, V] fp32 of the spliced sequences (image embeddings in place of the marker).
+at::Tensor batched_logits(const LlavaModelImpl& model, const TrainingBatch& batch);
+
+struct BatchLoss {
+  at::Tensor loss;              // scalar fp32: mean cross-entropy over the target tokens
+  int64_t tokens = 0;           // target tokens
+  int64_t correct_tokens = 0;   // of which the argmax is right
+  int64_t correct_samples = 0;  // rows whose every target token is right (teacher forced)
+};
+BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch);
+
+}  // namespace pb

@@ -1,0 +1,84 @@
+#include "train/synth_batches.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <opencv2/imgcodecs.hpp>
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "datasets/question_text.h"
+#include "image/clip_preprocess.h"
+#include "image/image_io.h"
+#include "pipeline/model_inputs.h"
+#include "synth/sample.h"
+
+namespace pb {
+
+namespace {
+// The quality `prune-bench synth` writes (synth_writer.cpp): training sees the same artefacts.
+constexpr int kJpegQuality = 95;
+// The sentence-piece EOS id (LLaMA's, and the SynthVQA tokenizer's: synth-tokenizer sets eos_id=2).
+constexpr int64_t kEosId = 2;
+}  // namespace
+
+SynthExample make_synth_example(const SentencePieceTokenizer& tok, const LlavaConfig& cfg, const std::string& split,
+                                uint64_t seed, int64_t index) {
+  const synth::Sample s = synth::make_sample(split, seed, index);
+  std::vector<uchar> jpeg;
+  PB_CHECK(cv::imencode(".jpg", s.image, jpeg, {cv::IMWRITE_JPEG_QUALITY, kJpegQuality}), "JPEG encoding failed");
+  const cv::Mat rgb = decode_image_rgb(std::vector<uint8_t>(jpeg.begin(), jpeg.end()), "synth sample");
+  SynthExample e;
+  e.pixels = normalize_clip(preprocess_clip_rgb(rgb, ImageMode::kPad, cfg.vision.image_size));
+  std::string user = s.question.text;
+  // Reading questions are asked both ways LLaVA-1.5 evaluates them: VQAv2-style and TextVQA-style
+  // with the OCR line (llava_textvqa_val_v051_ocr.jsonl): half of them (index % 12 == 5), by index.
+  if (s.question.type == synth::QuestionType::kReading && index % 12 == 5) {
+    user += "\n" + llava_ocr_line({s.scene.sign.text});
+  }
+  user += std::string("\n") + kShortAnswerInstruction;
+  e.prompt_ids = prompt_ids(tok, PromptTemplate::kVicunaV1, user);
+  for (int32_t id : tok.encode(s.question.answer)) e.answer_ids.push_back(id);
+  e.answer_ids.push_back(kEosId);
+  e.type = synth::question_type_name(s.question.type);
+  return e;
+}
+
+TrainingBatch collate(const std::vector<SynthExample>& examples, int64_t image_size, int64_t image_tokens) {
+  PB_CHECK(!examples.empty(), "empty batch");
+  const auto b = static_cast<int64_t>(examples.size());
+  auto marker = [](const SynthExample& e) {
+    return static_cast<int64_t>(std::find(e.prompt_ids.begin(), e.prompt_ids.end(), kOriginalImagePlaceholder) - e.prompt_ids.begin());
+  };
+  const int64_t image_pos = marker(examples[0]);
+  int64_t t = 0;
+  for (const SynthExample& e : examples) {
+    PB_CHECK(marker(e) == image_pos, "prompts of one batch must place the image at the same column");
+    t = std::max<int64_t>(t, static_cast<int64_t>(e.prompt_ids.size() + e.answer_ids.size()));
+  }
+  const int64_t l = t - 1 + image_tokens;
+  TrainingBatch batch;
+  batch.image_pos = image_pos;
+  batch.pixels = at::empty({b, 3, image_size, image_size}, at::kFloat);
+  batch.ids = at::zeros({b, t}, at::kLong);  // pads: id 0 (unk), never a target and never attended to
+  batch.targets = at::full({b, l}, -100, at::kLong);
+  auto ids = batch.ids.accessor<int64_t, 2>();
+  auto targets = batch.targets.accessor<int64_t, 2>();
+  for (int64_t i = 0; i < b; ++i) {
+    const SynthExample& e = examples[static_cast<size_t>(i)];
+    PB_CHECK(static_cast<int64_t>(e.pixels.size()) == 3 * image_size * image_size, "pixel count");
+    std::copy(e.pixels.begin(), e.pixels.end(), batch.pixels[i].data_ptr<float>());
+    std::vector<int64_t> seq = e.prompt_ids;
+    seq.insert(seq.end(), e.answer_ids.begin(), e.answer_ids.end());
+    for (size_t j = 0; j < seq.size(); ++j) ids[i][static_cast<int64_t>(j)] = seq[j];
+    // Column j of the text is sequence position j before the image and j - 1 + image_tokens after.
+    auto position = [&](int64_t j) { return j < image_pos ? j : j - 1 + image_tokens; };
+    const auto first_answer = static_cast<int64_t>(e.prompt_ids.size());
+    for (int64_t j = first_answer; j < static_cast<int64_t>(seq.size()); ++j) {
+      targets[i][position(j) - 1] = seq[static_cast<size_t>(j)];  // predicted from the previous position
+    }
+  }
+  return batch;
+}
+
+}  // namespace pb

@@ -1,0 +1,271 @@
+#include "train/train_synth.h"
+
+#include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
+#include <c10/core/InferenceMode.h>
+#include <fmt/format.h>
+#include <torch/optim/adamw.h>
+#include <torch/serialize.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <map>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/hash.h"
+#include "io/atomic_file.h"
+#include "io/json_file.h"
+#include "io/safetensors.h"
+#include "metrics/answer_metrics.h"
+#include "pipeline/model_loader.h"
+#include "synth/sample.h"
+#include "train/synth_batches.h"
+
+namespace pb {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// Module-tree name -> llava-hf checkpoint name (the published layout, models/weight_names.cpp).
+std::string hf_name(const std::string& name) {
+  auto starts = [&](const char* p) { return name.rfind(p, 0) == 0; };
+  if (starts("vision_tower.")) return "vision_tower.vision_model." + name.substr(13);
+  if (starts("language_model.lm_head.")) return name;
+  if (starts("language_model.")) return "language_model.model." + name.substr(15);
+  return name;
+}
+
+// Writes the model's parameters as a llava-hf folder: config.json + model.safetensors in `dtype`.
+void save_model_folder(const LlavaModelImpl& model, const std::string& dir, at::ScalarType dtype) {
+  fs::create_directories(dir);
+  std::vector<at::Tensor> keep;
+  std::vector<TensorWrite> writes;
+  for (const auto& item : model.named_parameters()) {
+    const at::Tensor t = item.value().detach().to(at::kCPU).to(dtype).contiguous();
+    keep.push_back(t);
+    std::vector<int64_t> shape(t.sizes().begin(), t.sizes().end());
+    writes.push_back({hf_name(item.key()), dtype == at::kBFloat16 ? DType::kBF16 : DType::kF32, shape, t.data_ptr()});
+  }
+  write_safetensors((fs::path(dir) / "model.safetensors").string(), writes);
+  nlohmann::json config = model.config().raw;
+  config["torch_dtype"] = dtype == at::kBFloat16 ? "bfloat16" : "float32";
+  write_file_atomic((fs::path(dir) / "config.json").string(), config.dump(2) + "\n");
+}
+
+// Parameters as trainable fp32 copies (a loaded model may map its weights zero-copy, read-only).
+void make_trainable(LlavaModelImpl& model) {
+  for (at::Tensor& p : model.parameters()) {
+    p.set_data(p.detach().clone());
+    p.set_requires_grad(true);
+  }
+}
+
+double learning_rate(const TrainSynthOptions& o, int64_t step) {
+  if (step < o.warmup) return o.lr * static_cast<double>(step + 1) / static_cast<double>(o.warmup);
+  const double progress = static_cast<double>(step - o.warmup) / static_cast<double>(std::max<int64_t>(1, o.steps - o.warmup));
+  const double cosine = 0.5 * (1 + std::cos(M_PI * std::min(1.0, progress)));
+  return o.lr * (o.min_lr_ratio + (1 - o.min_lr_ratio) * cosine);
+}
+
+std::vector<SynthExample> make_examples(const SentencePieceTokenizer& tok, const LlavaConfig& cfg, uint64_t seed,
+                                        int64_t first, int64_t count) {
+  std::vector<SynthExample> out;
+  for (int64_t i = 0; i < count; ++i) out.push_back(make_synth_example(tok, cfg, "train", seed, first + i));
+  return out;
+}
+
+// What must match for a checkpoint to be resumed: everything that changes the trajectory.
+nlohmann::json trajectory_key(const TrainSynthOptions& o, const LlavaConfig& cfg) {
+  return {{"config_hash", cfg.hash()}, {"tokenizer", file_hash(o.tokenizer)}, {"batch", o.batch}, {"lr", o.lr},
+          {"min_lr_ratio", o.min_lr_ratio}, {"weight_decay", o.weight_decay}, {"warmup", o.warmup},
+          {"seed", o.seed}, {"precision", o.precision}, {"steps", o.steps}};
+}
+
+struct AutocastScope {
+  AutocastScope(bool on, bool cuda) : on_(on), cuda_(cuda) {
+    if (!on_) return;
+    if (cuda_) {
+      at::autocast::set_enabled(true);
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    } else {
+      at::autocast::set_cpu_enabled(true);
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    }
+  }
+  ~AutocastScope() {
+    if (!on_) return;
+    if (cuda_) at::autocast::set_enabled(false); else at::autocast::set_cpu_enabled(false);
+    at::autocast::clear_cache();
+  }
+  bool on_, cuda_;
+};
+
+nlohmann::json evaluate(const LlavaModelImpl& model, const SentencePieceTokenizer& tok, int64_t n) {
+  c10::InferenceMode guard;
+  std::map<std::string, std::pair<double, int64_t>> per_type;
+  double total = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const SynthExample e = make_synth_example(tok, model.config(), "val", 0, i);
+    const synth::Sample s = synth::make_sample("val", 0, i);
+    const int64_t size = model.config().vision.image_size;
+    const at::Tensor pixels = at::from_blob(const_cast<float*>(e.pixels.data()), {3, size, size}, at::kFloat).clone();
+    Session session;
+    const at::Tensor logits = model.prefill(model.splice(e.prompt_ids, model.encode_image(pixels).image_embeds),
+                                            session, nullptr, false, 16);
+    const GreedyResult g = greedy_decode(model, session, logits, 10, 2);
+    std::vector<int32_t> ids(g.tokens.begin(), g.tokens.end());
+    const double score = score_answer(MetricMode::kOfficial, tok.decode(ids), s.question.annotators).score;
+    per_type[e.type].first += score;
+    per_type[e.type].second += 1;
+    total += score;
+  }
+  nlohmann::json out = {{"samples", n}, {"accuracy", n > 0 ? total / static_cast<double>(n) : 0.0}};
+  for (const auto& [type, v] : per_type) out["per_type"][type] = v.first / static_cast<double>(v.second);
+  return out;
+}
+
+}  // namespace
+
+TrainSynthResult train_synth(const TrainSynthOptions& o) {
+  if (o.precision != "bf16" && o.precision != "fp32") throw Error(fmt::format("--precision '{}' must be bf16 or fp32", o.precision));
+  if (o.batch <= 0 || o.steps <= 0) throw Error("train-synth: --steps and --batch must be positive");
+  set_threads(o.threads);
+  const LlavaConfig cfg = load_llava_config(o.config);
+  const SentencePieceTokenizer tok = SentencePieceTokenizer::load(o.tokenizer);
+  ModelSource source;
+  source.device = o.device;
+  const ModelOptions options = model_options(source);  // fp32 master weights
+  const bool cuda = options.device.is_cuda();
+
+  const fs::path work(o.work_dir), ckpt = work / "checkpoint";
+  fs::create_directories(work);
+  const nlohmann::json key = trajectory_key(o, cfg);
+  std::shared_ptr<LlavaModelImpl> model;
+  int64_t step = 0;
+  if (fs::exists(ckpt / "state.json")) {
+    const nlohmann::json state = read_json_file((ckpt / "state.json").string());
+    if (state.at("key") != key) {
+      throw Error(fmt::format("{}: the checkpoint was made with other settings ({}); use another --work-dir",
+                              (ckpt / "state.json").string(), state.at("key").dump()));
+    }
+    model = LlavaModelImpl::load(ckpt.string(), options);
+    step = state.at("step").get<int64_t>();
+  } else {
+    model = LlavaModelImpl::random(cfg, options, o.seed);
+  }
+  make_trainable(*model);
+
+  std::vector<at::Tensor> decay, no_decay;  // norms and biases are not decayed (GPT-2 / LLaMA practice)
+  for (const at::Tensor& p : model->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
+                                 torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(o.weight_decay)));
+  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
+                                    torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(0.0)));
+  torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(o.lr));
+  if (step > 0) torch::load(optimizer, (ckpt / "optimizer.pt").string());
+
+  const int64_t image_tokens = model->image_tokens(), size = cfg.vision.image_size;
+  std::ofstream log((work / "train_log.jsonl").string(), std::ios::app);
+  TrainSynthResult result;
+  std::vector<double> window;
+  double window_token_acc = 0;
+  const auto start = Clock::now();
+  const int64_t first_step = step;
+  auto prefetch = [&](int64_t s) {
+    return std::async(std::launch::async, [&tok, &cfg, &o, s] { return make_examples(tok, cfg, o.seed, s * o.batch, o.batch); });
+  };
+  auto next = prefetch(step);
+  auto save_checkpoint = [&] {
+    const fs::path tmp = work / "checkpoint.tmp";
+    fs::remove_all(tmp);
+    save_model_folder(*model, tmp.string(), at::kFloat);
+    torch::save(optimizer, (tmp / "optimizer.pt").string());
+    write_file_atomic((tmp / "state.json").string(), nlohmann::json{{"key", key}, {"step", step}}.dump(2) + "\n");
+    fs::remove_all(ckpt);
+    fs::rename(tmp, ckpt);
+  };
+  const int64_t last_step = o.stop_after > 0 ? std::min(o.steps, step + o.stop_after) : o.steps;
+  while (step < last_step) {
+    const TrainingBatch batch = collate(next.get(), size, image_tokens);
+    if (step + 1 < last_step) next = prefetch(step + 1);
+    const double lr = learning_rate(o, step);
+    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    optimizer.zero_grad();
+    BatchLoss loss;
+    {
+      AutocastScope autocast(o.precision == "bf16", cuda);
+      loss = batch_loss(*model, batch);
+    }
+    loss.loss.backward();
+    at::Tensor norm = at::zeros({}, at::kFloat);
+    {
+      // Global gradient-norm clipping at 1.0 (GPT-2 / LLaMA training practice).
+      std::vector<at::Tensor> grads;
+      for (const at::Tensor& p : model->parameters()) if (p.grad().defined()) grads.push_back(p.grad().norm().pow(2));
+      norm = at::stack(grads).sum().sqrt();
+      const double scale = std::min(1.0, 1.0 / (norm.item<double>() + 1e-6));
+      if (scale < 1.0) for (const at::Tensor& p : model->parameters()) if (p.grad().defined()) p.grad().mul_(scale);
+    }
+    optimizer.step();
+    ++step;
+    const double l = loss.loss.item<double>();
+    PB_CHECK(std::isfinite(l), fmt::format("train-synth: loss is {} at step {}", l, step));
+    window.push_back(l);
+    window_token_acc += static_cast<double>(loss.correct_tokens) / static_cast<double>(std::max<int64_t>(1, loss.tokens));
+    if (static_cast<int64_t>(window.size()) == o.log_every || step == o.steps) {
+      double mean = 0;
+      for (double v : window) mean += v;
+      mean /= static_cast<double>(window.size());
+      const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      const double per_sample_ms = 1000 * seconds / static_cast<double>((step - first_step) * o.batch);
+      if (result.first_loss == 0) result.first_loss = mean;
+      result.last_loss = mean;
+      log << nlohmann::json{{"step", step}, {"samples", step * o.batch}, {"loss", mean},
+                            {"token_accuracy", window_token_acc / static_cast<double>(window.size())}, {"lr", lr},
+                            {"grad_norm", norm.item<double>()}, {"ms_per_sample", per_sample_ms}}.dump()
+          << "\n";
+      log.flush();
+      if (!o.quiet) {
+        const double eta = per_sample_ms * static_cast<double>((o.steps - step) * o.batch) / 60000.0;
+        fmt::print(stderr, "{}step {}/{}  loss {:.4f}  token acc {:.3f}  lr {:.2e}  {:.0f} ms/sample  eta {:.0f} min{}",
+                   isatty(2) ? "\r" : "", step, o.steps, mean, window_token_acc / static_cast<double>(window.size()), lr,
+                   per_sample_ms, eta, isatty(2) ? "   " : "\n");
+      }
+      window.clear();
+      window_token_acc = 0;
+    }
+    if (step % o.checkpoint_every == 0 || step == last_step) save_checkpoint();
+    if (o.eval_samples > 0 && (step % o.eval_every == 0 || step == o.steps)) {
+      result.last_eval = evaluate(*model, tok, o.eval_samples);
+      result.last_eval["step"] = step;
+      log << nlohmann::json{{"step", step}, {"eval", result.last_eval}}.dump() << "\n";
+      log.flush();
+      if (!o.quiet) fmt::print(stderr, "\nval accuracy at step {}: {}\n", step, result.last_eval.dump());
+    }
+  }
+  result.steps_done = step;
+  if (!o.export_dir.empty() && step == o.steps) {
+    save_model_folder(*model, o.export_dir, at::kBFloat16);
+    fs::copy_file(o.tokenizer, fs::path(o.export_dir) / "tokenizer.model", fs::copy_options::overwrite_existing);
+  }
+  return result;
+}
+
+nlohmann::json evaluate_synth_model(const std::string& model_dir, int64_t n, int threads) {
+  ModelSource source;
+  source.model = model_dir;
+  source.threads = threads;
+  const LlavaModel model = load_model(source);
+  const SentencePieceTokenizer tok = SentencePieceTokenizer::load(default_tokenizer_path(model_dir));
+  return evaluate(*model, tok, n);
+}
+
+}  // namespace pb

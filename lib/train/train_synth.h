@@ -1,0 +1,43 @@
+// `prune-bench train-synth`: trains the embedded tiny LLaVA-1.5 on SynthVQA from scratch with
+// LibTorch autograd, deterministic given the seed, resumable from the checkpoint in the work folder,
+// and exports it in Hugging Face llava format (docs/synthvqa.md).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace pb {
+
+struct TrainSynthOptions {
+  std::string config;        // model config.json (architecture) to train from scratch
+  std::string tokenizer;     // SentencePiece model trained on SynthVQA text (synth-tokenizer)
+  std::string work_dir;      // checkpoint + train_log.jsonl; resumed when it holds a checkpoint
+  std::string export_dir;    // where the final model goes (config.json, model.safetensors, tokenizer.model)
+  int64_t steps = 1000;      // optimiser steps in total (a resumed run continues to this count)
+  int64_t stop_after = 0;    // stop (with a checkpoint) after this many steps in this invocation; 0 = run to `steps`
+  int64_t batch = 8;
+  double lr = 1e-3, min_lr_ratio = 0.1, weight_decay = 0.05;
+  int64_t warmup = 200;
+  uint64_t seed = 0;         // weights and the training-sample stream
+  std::string precision = "bf16";  // "bf16" (CPU/CUDA autocast, fp32 master weights) or "fp32"
+  std::string device = "cpu";
+  int threads = 0;
+  int64_t checkpoint_every = 250, eval_every = 500, eval_samples = 120, log_every = 10;
+  bool quiet = false;
+};
+
+struct TrainSynthResult {
+  int64_t steps_done = 0;
+  double first_loss = 0, last_loss = 0;  // mean loss over the first and the last log_every steps
+  nlohmann::json last_eval;              // per-type greedy accuracy on val (empty when none ran)
+};
+
+TrainSynthResult train_synth(const TrainSynthOptions& options);
+
+// Greedy-decoding accuracy (official VQA metric) of a model folder on the first `n` SynthVQA val
+// samples (split seed 0), per question type and overall.
+nlohmann::json evaluate_synth_model(const std::string& model_dir, int64_t n, int threads);
+
+}  // namespace pb
