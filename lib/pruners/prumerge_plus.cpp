@@ -50,8 +50,9 @@ std::vector<double> to_vector(const at::Tensor& t) {
 std::vector<int64_t> top_k_descending(const std::vector<double>& v, int64_t k) {
   std::vector<int64_t> order(v.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&v](int64_t a, int64_t b) {
-    return v[static_cast<size_t>(a)] > v[static_cast<size_t>(b)];
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&v](int64_t a, int64_t b) {
+    const double x = v[static_cast<size_t>(a)], y = v[static_cast<size_t>(b)];
+    return x > y || (x == y && a < b);
   });
   order.resize(static_cast<size_t>(k));
   return order;
