@@ -4,7 +4,9 @@
 #include <c10/core/InferenceMode.h>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <numeric>
+#include <set>
 #include <vector>
 
 #include "core/error.h"
@@ -75,26 +77,95 @@ TEST_CASE("pruners: tome: schedule reaches the budget over the layers that feed 
   CHECK(j.at("r_per_layer").get<std::vector<int64_t>>()[0] == 23);  // ceil(512 / 23)
 }
 
-TEST_CASE("pruners: tome: in the golden tower the rows follow the merges, unhooked output unchanged",
+namespace {
+
+// Records the keys each layer hands the hook and changes nothing.
+class KeyRecorder : public VisionLayerHook {
+ public:
+  std::vector<at::Tensor> keys;
+  int64_t began = 0;
+  void begin(int64_t tokens) override { began = tokens; }
+  at::Tensor after_attention(int64_t, const at::Tensor&, const at::Tensor& k) override {
+    keys.push_back(k);
+    return {};
+  }
+};
+
+// Merges with tome_merge by a fixed schedule and follows each row's group as a set of tower rows.
+class GroupTracker : public VisionLayerHook {
+ public:
+  std::vector<int64_t> schedule;
+  std::vector<std::set<int64_t>> groups;
+  void begin(int64_t tokens) override {
+    groups.assign(static_cast<size_t>(tokens), {});
+    for (int64_t i = 0; i < tokens; ++i) groups[static_cast<size_t>(i)].insert(i);
+  }
+  at::Tensor after_attention(int64_t layer, const at::Tensor& hidden, const at::Tensor& keys) override {
+    const TomeMerge m = tome_merge(hidden.squeeze(0), keys.squeeze(0).mean(0), schedule[static_cast<size_t>(layer)]);
+    std::vector<std::set<int64_t>> next(static_cast<size_t>(m.hidden.size(0)));
+    for (size_t i = 0; i < groups.size(); ++i) {
+      const auto to = static_cast<size_t>(m.target[static_cast<int64_t>(i)].item<int64_t>());
+      next[to].insert(groups[i].begin(), groups[i].end());
+    }
+    groups = next;
+    return m.hidden.unsqueeze(0);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("pruners: tome: a hook that merges nothing leaves the golden tower bit for bit, and sees its keys",
           "[pruners]") {
   c10::InferenceMode guard;
   const LlavaModel model(LlavaModelImpl::load(golden_path("llava15-tiny"), ModelOptions{}));
   const GoldenCase ref(golden_path("llava15-tiny/case0.safetensors"));
+  KeyRecorder recorder;
+  VisionTowerRequest request;
+  request.hook = &recorder;
+  request.qk_layers = {0, 1};
+  const ImageFeatures hooked = model->encode_vision(ref.get("pixel_values"), request);
+  const ImageFeatures plain = model->encode_vision(ref.get("pixel_values"));
+  CHECK(at::equal(hooked.vision_features, plain.vision_features));
+  CHECK(recorder.began == 577);
+  REQUIRE(recorder.keys.size() == 2);  // the two layers LLaVA runs
+  for (size_t l = 0; l < 2; ++l) {
+    // [1, H, T, hd] from the hook against the q/k path's [T, D] k of the same layer.
+    const at::Tensor k = hooked.vision_qk[l].second.view({577, 4, 16}).transpose(0, 1);
+    CHECK(at::equal(recorder.keys[l].squeeze(0), k));
+  }
+}
+
+TEST_CASE("pruners: tome: on the golden model the rows follow the merges to the budget", "[pruners]") {
+  c10::InferenceMode guard;
+  const LlavaModel model(LlavaModelImpl::load(golden_path("llava15-tiny"), ModelOptions{}));
+  const GoldenCase ref(golden_path("llava15-tiny/case0.safetensors"));
   auto pruner = make_pruner("tome", Budget::parse("tokens:192"));
-  pruner->resolve(model->config());
+  CHECK(pruner->resolve(model->config()).at("r_per_layer") == std::vector<int64_t>{192, 192});
   Session session;
   const PrunedPrefill out =
       run_pruned_prefill(*model, *pruner, "k", ref.get("pixel_values"), ref.ids("input_ids"), session, false, 1);
   REQUIRE(out.kept.size() == 1);
   CHECK(out.kept[0].second.size(0) == 192);
   CHECK(session.visual_tokens_per_layer == std::vector<int64_t>(3, 192));
-  // Reference: the same two merges by hand on the tower's own layers is what the hook does; here
-  // check it is not the unhooked tower's first 192 rows and that the unhooked path is untouched.
-  const ImageFeatures plain = model->encode_vision(ref.get("pixel_values"));
-  CHECK(plain.vision_features.size(0) == 576);
   CHECK(out.image.vision_features.size(0) == 192);
-  const ImageFeatures plain_again = model->encode_vision(ref.get("pixel_values"));
-  CHECK(at::equal(plain.vision_features, plain_again.vision_features));
+  CHECK(out.image_tokens == 576);
+  // Reference: the same merges through a hook that tracks whole groups as sets; each row records
+  // the smallest patch in its group.
+  GroupTracker tracker;
+  tracker.schedule = {192, 192};
+  VisionTowerRequest request;
+  request.hook = &tracker;
+  const ImageFeatures reference = model->encode_vision(ref.get("pixel_values"), request);
+  CHECK(at::equal(out.image.vision_features, reference.vision_features));
+  std::vector<int64_t> firsts;
+  for (size_t row = 1; row < tracker.groups.size(); ++row) firsts.push_back(*tracker.groups[row].begin() - 1);
+  CHECK(*tracker.groups[0].begin() == 0);
+  CHECK(tracker.groups[0].size() == 1);  // CLS never merges
+  std::sort(firsts.begin(), firsts.end());
+  CHECK(at::equal(out.kept[0].second, longs(firsts)));
+  size_t members = 0;
+  for (const auto& g : tracker.groups) members += g.size();
+  CHECK(members == 577);
 }
 
 }  // namespace pb::test
