@@ -75,7 +75,16 @@ void run_trace(const TraceArgs& args) {
   }
   std::vector<at::Tensor> cls_rows;  // [layers run] of [H, 1+P]: the CLS query's softmax row
   for (const at::Tensor& a : out.image.vision_attentions) cls_rows.push_back(a.select(1, 0));
-  if (!cls_rows.empty()) outputs.emplace_back("vision_cls_attention", at::stack(cls_rows));
+  // [layers, H, 1+P], or one tensor per layer when a method merges inside the tower (ToMe).
+  bool same_tokens = true;
+  for (const at::Tensor& row : cls_rows) same_tokens = same_tokens && row.size(1) == cls_rows[0].size(1);
+  if (!cls_rows.empty() && same_tokens) {
+    outputs.emplace_back("vision_cls_attention", at::stack(cls_rows));
+  } else {
+    for (size_t l = 0; l < cls_rows.size(); ++l) {
+      outputs.emplace_back(fmt::format("vision_cls_attention_layer{}", l), cls_rows[l]);
+    }
+  }
   for (const auto& [stage, kept] : out.kept) outputs.emplace_back(stage, kept);
   if (args.generate > 0) {
     const GreedyResult gen = greedy_decode(*model, session, out.logits[-1], args.generate, std::nullopt);

@@ -19,7 +19,7 @@ ClipAttentionImpl::ClipAttentionImpl(const VisionConfig& cfg, const at::TensorOp
   out_proj_ = register_module("out_proj", Linear(d, d, true, options));
 }
 
-at::Tensor ClipAttentionImpl::forward(const at::Tensor& x, at::Tensor* probs) const {
+at::Tensor ClipAttentionImpl::forward(const at::Tensor& x, at::Tensor* probs, at::Tensor* keys) const {
   const int64_t b = x.size(0), t = x.size(1);
   auto split_heads = [&](const at::Tensor& y) {  // [B, T, D] -> [B, H, T, hd]
     return y.view({b, t, heads_, head_dim_}).transpose(1, 2);
@@ -28,6 +28,7 @@ at::Tensor ClipAttentionImpl::forward(const at::Tensor& x, at::Tensor* probs) co
   const at::Tensor q = split_heads(q_proj_->forward(x) * scale);
   const at::Tensor k = split_heads(k_proj_->forward(x));
   const at::Tensor v = split_heads(v_proj_->forward(x));
+  if (keys != nullptr) *keys = k;
   // Softmax in fp32 (as LLaMA's attention does) so bf16 runs stay close to the fp32 reference.
   const at::Tensor p = at::softmax(at::matmul(q, k.transpose(-1, -2)).to(at::kFloat), /*dim=*/-1);
   if (probs != nullptr) {
@@ -35,6 +36,10 @@ at::Tensor ClipAttentionImpl::forward(const at::Tensor& x, at::Tensor* probs) co
   }
   const at::Tensor out = at::matmul(p.to(x.scalar_type()), v);  // [B, H, T, hd]
   return out_proj_->forward(out.transpose(1, 2).reshape({b, t, heads_ * head_dim_}));
+}
+
+std::pair<at::Tensor, at::Tensor> ClipAttentionImpl::qk(const at::Tensor& x) const {
+  return {q_proj_->forward(x), k_proj_->forward(x)};
 }
 
 ClipEncoderLayerImpl::ClipEncoderLayerImpl(const VisionConfig& cfg, const at::TensorOptions& options)
@@ -51,12 +56,41 @@ ClipEncoderLayerImpl::ClipEncoderLayerImpl(const VisionConfig& cfg, const at::Te
   fc2_ = mlp.register_module("fc2", Linear(cfg.intermediate_size, cfg.hidden_size, true, options));
 }
 
-at::Tensor ClipEncoderLayerImpl::forward(const at::Tensor& x, at::Tensor* probs) const {
-  const at::Tensor h = x + self_attn_->forward(layer_norm1_->forward(x), probs);
+at::Tensor ClipEncoderLayerImpl::mlp_block(const at::Tensor& h) const {
   at::Tensor y = fc1_->forward(layer_norm2_->forward(h));
   // quick_gelu(x) = x * sigmoid(1.702 x) (openai CLIP's QuickGELU, the CLIP-L/14-336 activation).
   y = quick_gelu_ ? y * at::sigmoid(1.702 * y) : at::gelu(y);
   return h + fc2_->forward(y);
+}
+
+at::Tensor ClipEncoderLayerImpl::forward(const at::Tensor& x, at::Tensor* probs) const {
+  return mlp_block(x + self_attn_->forward(layer_norm1_->forward(x), probs));
+}
+
+at::Tensor ClipEncoderLayerImpl::forward_hooked(const at::Tensor& x, at::Tensor* probs, int64_t index,
+                                                VisionLayerHook& hook) const {
+  at::Tensor keys;  // [B, H, T, hd]
+  at::Tensor h = x + self_attn_->forward(layer_norm1_->forward(x), probs, &keys);  // [B, T, D]
+  at::Tensor merged = hook.after_attention(index, h, keys);
+  if (merged.defined()) h = merged;
+  return mlp_block(h);
+}
+
+std::pair<at::Tensor, at::Tensor> ClipEncoderLayerImpl::qk(const at::Tensor& x) const {
+  return self_attn_->qk(layer_norm1_->forward(x));
+}
+
+ClipQkProbeImpl::ClipQkProbeImpl(const VisionConfig& cfg, const at::TensorOptions& options) {
+  const int64_t d = cfg.hidden_size;
+  layer_norm1_ = register_module("layer_norm1", LayerNorm(d, cfg.layer_norm_eps, options));
+  torch::nn::Module& attn = child_module(*this, "self_attn");
+  q_proj_ = attn.register_module("q_proj", Linear(d, d, true, options));
+  k_proj_ = attn.register_module("k_proj", Linear(d, d, true, options));
+}
+
+std::pair<at::Tensor, at::Tensor> ClipQkProbeImpl::qk(const at::Tensor& x) const {
+  const at::Tensor normed = layer_norm1_->forward(x);
+  return {q_proj_->forward(normed), k_proj_->forward(normed)};
 }
 
 ClipVisionTowerImpl::ClipVisionTowerImpl(const VisionConfig& cfg, int64_t layers_to_run,
@@ -77,10 +111,22 @@ ClipVisionTowerImpl::ClipVisionTowerImpl(const VisionConfig& cfg, int64_t layers
     layers_.push_back(ClipEncoderLayer(cfg, options));
     list->push_back(layers_.back());
   }
+  if (layers_to_run < cfg.num_hidden_layers) {
+    // Registered as encoder.layers.<layers_to_run>, so its three tensors load from the checkpoint
+    // under their own names (the layer's other tensors stay unused).
+    probe_ = ClipQkProbe(cfg, options);
+    list->push_back(probe_);
+  }
 }
 
 VisionTowerOutput ClipVisionTowerImpl::forward(const at::Tensor& pixels,
                                                const std::set<int64_t>& attention_layers) const {
+  VisionTowerRequest request;
+  request.attention_layers = attention_layers;
+  return forward(pixels, request);
+}
+
+VisionTowerOutput ClipVisionTowerImpl::forward(const at::Tensor& pixels, const VisionTowerRequest& request) const {
   const int64_t s = cfg_.image_size;
   if (pixels.dim() != 4 || pixels.size(1) != cfg_.num_channels || pixels.size(2) != s ||
       pixels.size(3) != s) {
@@ -95,16 +141,29 @@ VisionTowerOutput ClipVisionTowerImpl::forward(const at::Tensor& pixels,
                                  .transpose(1, 2);
   at::Tensor h = at::cat({class_embedding_.view({1, 1, d}).expand({b, 1, d}), patches}, 1) +
                  position_embedding_.unsqueeze(0);  // [B, 1+P, D]
+  const auto n_run = static_cast<int64_t>(layers_.size());
+  for (int64_t l : request.qk_layers) {
+    if (l < 0 || l > n_run || (l == n_run && probe_.is_empty())) {
+      throw Error(fmt::format("vision tower: q/k of layer {} asked for; layers 0..{} are available", l,
+                              probe_.is_empty() ? n_run - 1 : n_run));
+    }
+  }
   VisionTowerOutput out;
   h = pre_layrnorm_->forward(h);
   out.hidden_states.push_back(h);
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    const bool want = attention_layers.count(static_cast<int64_t>(i)) > 0;
+  out.qk.resize(static_cast<size_t>(n_run + 1));
+  if (request.hook != nullptr) request.hook->begin(h.size(1));
+  for (int64_t i = 0; i < n_run; ++i) {
+    const auto& layer = layers_[static_cast<size_t>(i)];
+    if (request.qk_layers.count(i) > 0) out.qk[static_cast<size_t>(i)] = layer->qk(h);
+    const bool want = request.attention_layers.count(i) > 0;
     at::Tensor probs;
-    h = layers_[i]->forward(h, want ? &probs : nullptr);
+    h = request.hook != nullptr ? layer->forward_hooked(h, want ? &probs : nullptr, i, *request.hook)
+                                : layer->forward(h, want ? &probs : nullptr);
     out.hidden_states.push_back(h);
     out.attentions.push_back(probs);
   }
+  if (request.qk_layers.count(n_run) > 0) out.qk[static_cast<size_t>(n_run)] = probe_->qk(h);
   return out;
 }
 

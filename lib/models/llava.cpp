@@ -160,8 +160,14 @@ std::shared_ptr<LlavaModelImpl> LlavaModelImpl::random(const LlavaConfig& cfg, c
 
 ImageFeatures LlavaModelImpl::encode_vision(const at::Tensor& pixel_values,
                                             const std::set<int64_t>& attention_layers) const {
+  VisionTowerRequest request;
+  request.attention_layers = attention_layers;
+  return encode_vision(pixel_values, request);
+}
+
+ImageFeatures LlavaModelImpl::encode_vision(const at::Tensor& pixel_values, const VisionTowerRequest& request) const {
   const at::Tensor pixels = pixel_values.dim() == 3 ? pixel_values.unsqueeze(0) : pixel_values;
-  const VisionTowerOutput tower = vision_tower_->forward(pixels.to(options_.device), attention_layers);
+  const VisionTowerOutput tower = vision_tower_->forward(pixels.to(options_.device), request);
   const int64_t n_states = static_cast<int64_t>(tower.hidden_states.size());
   std::vector<at::Tensor> selected;
   for (int64_t l : cfg_.vision_feature_layers) {
@@ -169,12 +175,15 @@ ImageFeatures LlavaModelImpl::encode_vision(const at::Tensor& pixel_values,
     PB_CHECK(index < n_states, "feature layer was not run");
     selected.push_back(tower.hidden_states[static_cast<size_t>(index)]);
   }
-  at::Tensor features = selected.size() == 1 ? selected[0] : at::cat(selected, -1);  // [1, 1+P, Dv*]
-  if (cfg_.vision_feature_select_strategy == "default") {
-    features = features.narrow(1, 1, features.size(1) - 1);  // drop CLS (LLaVA "patch" features)
-  }
+  const at::Tensor tokens = (selected.size() == 1 ? selected[0] : at::cat(selected, -1)).squeeze(0);  // [1+P, Dv*]
   ImageFeatures out;
-  out.vision_features = features.squeeze(0);
+  out.vision_tokens = tokens;
+  // "default" drops CLS (LLaVA "patch" features); "full" keeps it.
+  out.vision_features =
+      cfg_.vision_feature_select_strategy == "default" ? tokens.narrow(0, 1, tokens.size(0) - 1) : tokens;
+  for (const auto& [q, k] : tower.qk) {
+    out.vision_qk.emplace_back(q.defined() ? q.squeeze(0) : q, k.defined() ? k.squeeze(0) : k);
+  }
   for (const at::Tensor& a : tower.attentions) {
     out.vision_attentions.push_back(a.defined() ? a.squeeze(0) : a);
   }

@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/llava_constants.h"
@@ -30,6 +31,10 @@ struct ImageFeatures {
   at::Tensor vision_features;                // [N, Dv * n_feature_layers] selected tower features
   at::Tensor image_embeds;                   // [N, D] projector output
   std::vector<at::Tensor> vision_attentions; // per layer run: [H, 1+P, 1+P] fp32 where asked
+  // encode_vision only: the selected tower rows with CLS first whatever the strategy ([1+P, Dv*];
+  // vision_features is a view of it), and per tower layer 0..layers_run the {q, k} [1+P, Dv] asked for.
+  at::Tensor vision_tokens;
+  std::vector<std::pair<at::Tensor, at::Tensor>> vision_qk;
 };
 
 // Wall time of encode_image's two stages (synchronised on CUDA).
@@ -74,6 +79,8 @@ class LlavaModelImpl : public torch::nn::Module {
   // The two halves of encode_image, for methods that select tokens between them:
   // vision_features holds [N, Dv*] and vision_attentions; image_embeds is left undefined.
   ImageFeatures encode_vision(const at::Tensor& pixel_values, const std::set<int64_t>& attention_layers = {}) const;
+  // The same with q/k of chosen layers and an in-tower hook (which may change the row count).
+  ImageFeatures encode_vision(const at::Tensor& pixel_values, const VisionTowerRequest& request) const;
   at::Tensor project(const at::Tensor& vision_features) const;  // [n, Dv*] -> [n, D]
   // Embeds `ids` and splices `image_embeds` [N, D] at the image marker: one image_token_index or
   // -200 (expanded to N rows), or a run of exactly N image_token_index ids.

@@ -6,6 +6,8 @@
 
 #include <chrono>
 
+#include "core/error.h"
+
 namespace pb {
 
 namespace {
@@ -77,26 +79,34 @@ PrunedPrefill run_pruned_prefill(const LlavaModelImpl& model, Pruner& pruner, co
   const bool cuda = model.options().device.is_cuda();
   PrunedPrefill out;
   pruner.begin_sample(sample_key);
-  std::set<int64_t> attention_layers = pruner.vision_attention_layers();
-  attention_layers.insert(extra_vision_attention.begin(), extra_vision_attention.end());
+  VisionTowerRequest request;
+  request.attention_layers = pruner.vision_attention_layers();
+  request.attention_layers.insert(extra_vision_attention.begin(), extra_vision_attention.end());
+  request.qk_layers = pruner.vision_qk_layers();
+  request.hook = pruner.vision_layer_hook();
 
   auto t = Clock::now();
-  out.image = model.encode_vision(pixel_values, attention_layers);
+  out.image = model.encode_vision(pixel_values, request);
   out.vision_ms = ms_since(t, cuda);
-  const at::Tensor& features = out.image.vision_features;  // [N, Dv*]
-  out.image_tokens = features.size(0);
+  const at::Tensor& features = out.image.vision_features;  // [N, Dv*] (fewer rows when merged in the tower)
+  out.image_tokens = model.image_tokens();
   at::Tensor original = at::arange(out.image_tokens, at::kLong);  // [n]: original index of each kept token
 
-  const at::Tensor before =
-      pruner.select_before_projector({features, out.image.vision_attentions,
-                                      model.config().vision_feature_select_strategy == "full"});
+  VisionStageInput input{features, out.image.vision_attentions,
+                         model.config().vision_feature_select_strategy == "full"};
+  input.tokens = &out.image.vision_tokens;
+  input.qk = &out.image.vision_qk;
+  const VisionStageOutput before = pruner.reduce_before_projector(input);
   out.prune_ms += ms_since(t, cuda);
   at::Tensor kept_features = features;
-  if (before.defined()) {
-    original = original.index_select(0, before);
-    kept_features = features.index_select(0, before.to(features.device()));
-    out.kept.emplace_back("kept_vision", original);
+  if (before.kept.defined()) {
+    original = before.kept.to(at::kCPU);  // each row's original index, in the rows' order
+    kept_features = before.features.defined() ? before.features
+                                              : features.index_select(0, before.kept.to(features.device()));
+    PB_CHECK(kept_features.size(0) == original.size(0), "vision stage: kept indices and rows differ in count");
+    out.kept.emplace_back("kept_vision", std::get<0>(original.sort()));
   }
+  PB_CHECK(kept_features.size(0) == original.size(0), "vision stage: rows left without an original index");
   t = Clock::now();
   at::Tensor embeds = model.project(kept_features);  // [n, D]
   out.projector_ms = ms_since(t, cuda);

@@ -20,5 +20,15 @@ PrunerInfo fopru_info();
 std::unique_ptr<Pruner> make_fopru(const PrunerParams& params, const Budget& budget);
 PrunerInfo gprune_info();
 std::unique_ptr<Pruner> make_gprune(const PrunerParams& params, const Budget& budget);
+PrunerInfo visionzip_info();
+std::unique_ptr<Pruner> make_visionzip(const PrunerParams& params, const Budget& budget);
+PrunerInfo fastervlm_info();
+std::unique_ptr<Pruner> make_fastervlm(const PrunerParams& params, const Budget& budget);
+PrunerInfo prumerge_plus_info();
+std::unique_ptr<Pruner> make_prumerge_plus(const PrunerParams& params, const Budget& budget);
+PrunerInfo tome_info();
+std::unique_ptr<Pruner> make_tome(const PrunerParams& params, const Budget& budget);
+PrunerInfo pool_info();
+std::unique_ptr<Pruner> make_pool(const PrunerParams& params, const Budget& budget);
 
 }  // namespace pb

@@ -3,6 +3,7 @@
 //   after the projector    (methods on LLM-input embeddings: G-Prune)
 //   inside the LLM         (FastV, FitPrune, PyramidDrop, ...), through a PrefillObserver.
 // Selections are returned as kept rows ([k] int64, unique, ascending); the pipeline gathers them.
+// Before the projector a method may also replace the rows (merging, pooling): VisionStageOutput.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -12,9 +13,11 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "io/model_config.h"
+#include "models/vision_hooks.h"
 #include "models/prefill_hooks.h"
 #include "pruners/budget.h"
 
@@ -38,6 +41,20 @@ struct VisionStageInput {
   const at::Tensor& features;                 // [N, Dv] selected features (CLS first under "full")
   const std::vector<at::Tensor>& attentions;  // per tower layer run: [H, 1+P, 1+P] fp32, or undefined
   bool has_cls;                               // strategy "full": features row 0 is CLS
+  // The feature layer's rows with CLS first whatever the strategy ([1+P, Dv*]); features is a view.
+  const at::Tensor* tokens = nullptr;
+  // Per tower layer 0..layers_run: {q, k} [1+P, Dv] (biased, q unscaled) where asked
+  // (vision_qk_layers), computed from the layer's input; layers_run is the first layer not run.
+  const std::vector<std::pair<at::Tensor, at::Tensor>>* qk = nullptr;
+};
+
+// What the vision stage hands the projector. `kept` [k] int64: for each output row, the original
+// image-token index (into features) it stands for; unique. A selection returns it ascending and no
+// features. A merging method returns `features` [k, Dv*] too, in its own row order, and names each
+// row's index by its own documented rule (docs/pruners.md); the pipeline records kept_vision sorted.
+struct VisionStageOutput {
+  at::Tensor kept;
+  at::Tensor features;
 };
 
 class Pruner {
@@ -54,7 +71,14 @@ class Pruner {
   virtual void begin_sample(const std::string& /*sample_key*/) {}
 
   virtual std::set<int64_t> vision_attention_layers() const { return {}; }
+  virtual std::set<int64_t> vision_qk_layers() const { return {}; }
+  // Runs inside every tower layer (ToMe); the features the stage sees are then already reduced.
+  virtual VisionLayerHook* vision_layer_hook() { return nullptr; }
   virtual at::Tensor select_before_projector(const VisionStageInput& /*input*/) { return {}; }
+  // The vision stage; by default the selection above. Undefined `kept`: every row unchanged.
+  virtual VisionStageOutput reduce_before_projector(const VisionStageInput& input) {
+    return {select_before_projector(input), {}};
+  }
   virtual at::Tensor select_after_projector(const at::Tensor& /*embeds*/) { return {}; }  // [N, D]
   virtual PrefillObserver* llm_observer() { return nullptr; }
 };

@@ -16,6 +16,11 @@ const std::vector<PrunerEntry>& pruner_registry() {
       {fitprune_info(), &make_fitprune},
       {fopru_info(), &make_fopru},
       {gprune_info(), &make_gprune},
+      {visionzip_info(), &make_visionzip},
+      {fastervlm_info(), &make_fastervlm},
+      {prumerge_plus_info(), &make_prumerge_plus},
+      {tome_info(), &make_tome},
+      {pool_info(), &make_pool},
   };
   return registry;
 }

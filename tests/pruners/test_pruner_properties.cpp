@@ -20,6 +20,11 @@ const std::map<std::string, std::string> kTestBudgets = {
     {"fitprune", "schedule:" PB_TEST_DATA "/fitprune/tiny_recipe.json"},
     {"fopru", "tokens:64"},
     {"gprune", "tokens:64"},
+    {"visionzip", "tokens:64"},
+    {"fastervlm", "tokens:64"},
+    {"prumerge_plus", "tokens:64"},
+    {"tome", "tokens:192"},  // the tiny tower runs 2 layers: at most 432 of 576 tokens can merge
+    {"pool", "tokens:64"},
 };
 
 struct Outcome {
