@@ -20,5 +20,13 @@ PrunerInfo fopru_info();
 std::unique_ptr<Pruner> make_fopru(const PrunerParams& params, const Budget& budget);
 PrunerInfo gprune_info();
 std::unique_ptr<Pruner> make_gprune(const PrunerParams& params, const Budget& budget);
+PrunerInfo pdrop_info();
+std::unique_ptr<Pruner> make_pdrop(const PrunerParams& params, const Budget& budget);
+PrunerInfo sparsevlm_info();
+std::unique_ptr<Pruner> make_sparsevlm(const PrunerParams& params, const Budget& budget);
+PrunerInfo dart_info();
+std::unique_ptr<Pruner> make_dart(const PrunerParams& params, const Budget& budget);
+PrunerInfo vtw_info();
+std::unique_ptr<Pruner> make_vtw(const PrunerParams& params, const Budget& budget);
 
 }  // namespace pb

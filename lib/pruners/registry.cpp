@@ -16,6 +16,10 @@ const std::vector<PrunerEntry>& pruner_registry() {
       {fitprune_info(), &make_fitprune},
       {fopru_info(), &make_fopru},
       {gprune_info(), &make_gprune},
+      {pdrop_info(), &make_pdrop},
+      {sparsevlm_info(), &make_sparsevlm},
+      {dart_info(), &make_dart},
+      {vtw_info(), &make_vtw},
   };
   return registry;
 }
