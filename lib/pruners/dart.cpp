@@ -21,6 +21,15 @@
 
 namespace pb {
 
+namespace {
+
+std::vector<int64_t> as_vector(const at::Tensor& indices) {  // [k] int64 -> host vector
+  const at::Tensor c = indices.to(at::kCPU).contiguous();
+  return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
+}
+
+}  // namespace
+
 DartSelection dart_select(const at::Tensor& keys, const at::Tensor& normed, int64_t begin, int64_t len,
                           int64_t pivot_image, int64_t pivot_text, int64_t per_pivot) {
   const int64_t t = keys.size(0), text_len = t - begin - len;
@@ -30,17 +39,12 @@ DartSelection dart_select(const at::Tensor& keys, const at::Tensor& normed, int6
   out.image_pivots = top_k_indices(l1.narrow(0, begin, len), std::min(pivot_image, len));
   out.text_pivots = top_k_indices(l1.narrow(0, begin + len, text_len), std::min(pivot_text, text_len));
   // Pivot rows in ascending order (the official code iterates a Python set; see docs/pruners.md).
+  const std::vector<int64_t> image_pivots = as_vector(out.image_pivots), text_pivots = as_vector(out.text_pivots);
   std::vector<int64_t> pivots;
-  for (int64_t i : std::vector<int64_t>(out.image_pivots.data_ptr<int64_t>(),
-                                        out.image_pivots.data_ptr<int64_t>() + out.image_pivots.numel())) {
-    pivots.push_back(begin + i);
-  }
-  for (int64_t i : std::vector<int64_t>(out.text_pivots.data_ptr<int64_t>(),
-                                        out.text_pivots.data_ptr<int64_t>() + out.text_pivots.numel())) {
-    pivots.push_back(begin + len + i);
-  }
+  for (int64_t i : image_pivots) pivots.push_back(begin + i);
+  for (int64_t i : text_pivots) pivots.push_back(begin + len + i);
   std::vector<bool> kept(static_cast<size_t>(len), false);
-  for (int64_t i = 0; i < out.image_pivots.numel(); ++i) kept[static_cast<size_t>(out.image_pivots[i].item<int64_t>())] = true;
+  for (int64_t i : image_pivots) kept[static_cast<size_t>(i)] = true;
   const at::Tensor h = normed.to(at::kFloat);  // [T, D] fp32
   for (int64_t pivot : pivots) {
     std::vector<int64_t> candidates;  // image indices not yet claimed, ascending
@@ -53,7 +57,7 @@ DartSelection dart_select(const at::Tensor& keys, const at::Tensor& normed, int6
     const at::Tensor similarity = at::cosine_similarity(h.narrow(0, pivot, 1), rows, 1);  // [c]
     // Lowest similarity first: top-k of the negated similarity.
     const at::Tensor chosen = top_k_indices(-similarity, std::min<int64_t>(per_pivot, cand.size(0)));
-    for (int64_t j = 0; j < chosen.numel(); ++j) kept[static_cast<size_t>(candidates[static_cast<size_t>(chosen[j].item<int64_t>())])] = true;
+    for (int64_t j : as_vector(chosen)) kept[static_cast<size_t>(candidates[static_cast<size_t>(j)])] = true;
   }
   std::vector<int64_t> kept_list;
   for (int64_t i = 0; i < len; ++i) {
