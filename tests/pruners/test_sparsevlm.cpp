@@ -131,3 +131,47 @@ TEST_CASE("sparsevlm: on the tiny model the kept records hold original indices o
 }
 
 }  // namespace pb::test
+
+namespace pb::test {
+
+TEST_CASE("sparsevlm: v1 keeps int(rank * scale + bias) of the rater x image attention", "[pruners][sparsevlm]") {
+  c10::InferenceMode guard;
+  const LlavaModel model(LlavaModelImpl::load(golden_path("llava15-tiny"), ModelOptions{}));
+  const GoldenCase ref(golden_path("llava15-tiny/case0.safetensors"));
+  // Recomputes the expected count from layer 0's attention, independently of the pruner.
+  class Expect : public PrefillObserver {
+   public:
+    void before_layers(SequenceState& state) override {
+      begin = state.image_begin;
+      raters = sparsevlm_raters(state.hidden.narrow(0, begin, 576),
+                                state.hidden.narrow(0, begin + 576, state.hidden.size(0) - begin - 576));
+    }
+    bool wants_attention(int64_t layer) const override { return layer == 0; }
+    void after_layer(int64_t layer, SequenceState& state, const at::Tensor& attention) override {
+      if (layer != 0) return;
+      const at::Tensor relation =
+          attention.mean(0).index_select(0, raters + begin + 576).narrow(1, begin, 576);  // [r, 576]
+      rank = at::linalg_matrix_rank(relation).item<int64_t>();
+      image_len_after = state.image_len;
+    }
+    int64_t begin = 0, rank = -1, image_len_after = -1;
+    at::Tensor raters;
+  } expect;
+  auto pruner = make_pruner("sparsevlm:version=1,layers=0/1", Budget::parse("tokens:128"));
+  pruner->resolve(model->config());
+  Session session;
+  run_pruned_prefill(*model, *pruner, "k", ref.get("pixel_values"), ref.ids("input_ids"), session, false, 1,
+                     &expect);
+  REQUIRE(expect.raters.numel() > 0);
+  REQUIRE(expect.rank > 0);
+  INFO("rank " << expect.rank);
+  if (expect.rank == 576) {
+    CHECK(expect.image_len_after == 576);  // s_flag False: nothing pruned
+  } else {
+    const int64_t keep = std::min<int64_t>(expect.rank * 9 + 6, 575);  // scale 9, bias 6
+    CHECK(expect.image_len_after == keep + sparsevlm_cluster_num(sparsevlm_recycled(576 - keep)));
+  }
+  CHECK(session.visual_tokens_per_layer[1] == expect.image_len_after);
+}
+
+}  // namespace pb::test
