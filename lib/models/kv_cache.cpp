@@ -40,6 +40,12 @@ std::pair<at::Tensor, at::Tensor> KvCache::append(int64_t layer, const at::Tenso
   return {k_[l].narrow(1, 0, len + t), v_[l].narrow(1, 0, len + t)};
 }
 
+at::Tensor KvCache::keys(int64_t layer) const {
+  const auto l = static_cast<size_t>(layer);
+  PB_CHECK(l < k_.size(), "cache layer out of range");
+  return k_[l].narrow(1, 0, length_[l]);
+}
+
 void KvCache::keep_rows(int64_t layer, const at::Tensor& rows) {
   const auto l = static_cast<size_t>(layer);
   const int64_t kept = rows.size(0);

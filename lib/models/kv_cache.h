@@ -19,6 +19,7 @@ class KvCache {
   std::pair<at::Tensor, at::Tensor> append(int64_t layer, const at::Tensor& k, const at::Tensor& v);
   // Keeps only `rows` ([k] int64, ascending indices into the layer's current rows).
   void keep_rows(int64_t layer, const at::Tensor& rows);
+  at::Tensor keys(int64_t layer) const;  // the layer's post-RoPE keys: [Hkv, len, hd] view
   int64_t length(int64_t layer) const { return length_[static_cast<size_t>(layer)]; }
   int64_t layers() const { return static_cast<int64_t>(k_.size()); }
 

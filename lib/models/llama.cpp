@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include "core/error.h"
 
@@ -71,6 +72,22 @@ at::Tensor LlamaDecoderLayerImpl::attention(const at::Tensor& x, const at::Tenso
   return out.view({heads_, t, head_dim_}).transpose(0, 1).reshape({t, heads_ * head_dim_});
 }
 
+at::Tensor LlamaDecoderLayerImpl::last_query_attention(const at::Tensor& x, const at::Tensor& cos,
+                                                       const at::Tensor& sin) const {
+  const int64_t t = x.size(0), groups = heads_ / kv_heads_;
+  const at::Tensor normed = input_layernorm_->forward(x);  // [T, D]
+  const at::Tensor last = normed.narrow(0, t - 1, 1);       // [1, D]
+  const at::Tensor q = apply_rope(q_proj_->forward(last).view({1, heads_, head_dim_}).transpose(0, 1),
+                                  cos.narrow(0, t - 1, 1), sin.narrow(0, t - 1, 1));  // [H, 1, hd]
+  const at::Tensor k = apply_rope(k_proj_->forward(normed).view({t, kv_heads_, head_dim_}).transpose(0, 1), cos, sin);
+  // The last row sees every row, so no mask; GQA as in attention(): [Hkv, groups, hd] x [Hkv, hd, T].
+  at::Tensor scores = at::matmul(q.reshape({kv_heads_, groups, head_dim_}), k.transpose(1, 2))
+                          .view({heads_, t})
+                          .to(at::kFloat);
+  scores.mul_(1.0 / std::sqrt(static_cast<double>(head_dim_)));
+  return at::softmax(scores, -1);  // [H, T] fp32
+}
+
 at::Tensor LlamaDecoderLayerImpl::finish(const at::Tensor& x, const at::Tensor& attention_out) const {
   const at::Tensor h = x + o_proj_->forward(attention_out);
   const at::Tensor y = post_attention_layernorm_->forward(h);
@@ -103,20 +120,25 @@ void LlamaModelImpl::run_layers(SequenceState& state, PrefillObserver* observer,
                                 std::vector<int64_t>* visual_per_layer,
                                 std::vector<int64_t>* visual_after_attn) const {
   PB_CHECK(state.cache != nullptr, "run_layers needs a KV cache");
+  state.probe = this;
+  if (observer != nullptr) {
+    observer->before_layers(state);
+  }
   at::Tensor rope_positions, cos, sin;  // [T, hd], recomputed only when a hook changes the rows
   for (size_t i = 0; i < layers_.size(); ++i) {
     const auto layer = static_cast<int64_t>(i);
     if (visual_per_layer != nullptr) {
       visual_per_layer->push_back(state.image_len);
     }
+    if (state.decode_positions_from_cache && state.hidden.size(0) == 1 &&
+        state.positions.item<int64_t>() != state.cache->length(layer)) {
+      // A decode step after a re-indexing prefill: this layer's position is its cache length.
+      state.positions = at::full({1}, state.cache->length(layer), state.positions.options());
+    }
     if (!state.positions.is_same(rope_positions)) {
       // cos/sin from the rows' own positions (a pruning method may keep or re-index them).
       rope_positions = state.positions;
-      const at::Tensor freqs =
-          rope_positions.to(inv_freq_.device()).to(at::kFloat).unsqueeze(1) * inv_freq_.unsqueeze(0);
-      const at::Tensor emb = at::cat({freqs, freqs}, -1);
-      cos = emb.cos().to(state.hidden.scalar_type());
-      sin = emb.sin().to(state.hidden.scalar_type());
+      std::tie(cos, sin) = rope_tables(rope_positions, state.hidden.scalar_type());
     }
     const bool want = observer != nullptr && observer->wants_attention(layer);
     at::Tensor probs;
@@ -138,6 +160,21 @@ void LlamaModelImpl::run_layers(SequenceState& state, PrefillObserver* observer,
     }
   }
 }
+
+std::pair<at::Tensor, at::Tensor> LlamaModelImpl::rope_tables(const at::Tensor& positions,
+                                                               at::ScalarType dtype) const {
+  const at::Tensor freqs = positions.to(inv_freq_.device()).to(at::kFloat).unsqueeze(1) * inv_freq_.unsqueeze(0);
+  const at::Tensor emb = at::cat({freqs, freqs}, -1);  // [T, hd] fp32
+  return {emb.cos().to(dtype), emb.sin().to(dtype)};
+}
+
+at::Tensor LlamaModelImpl::attention_of_last_query(int64_t layer, const SequenceState& state) const {
+  PB_CHECK(layer >= 0 && layer < static_cast<int64_t>(layers_.size()), "probe layer out of range");
+  const auto [cos, sin] = rope_tables(state.positions, state.hidden.scalar_type());
+  return layers_[static_cast<size_t>(layer)]->last_query_attention(state.hidden, cos, sin);
+}
+
+at::Tensor LlamaModelImpl::final_norm(const at::Tensor& hidden) const { return norm_->forward(hidden); }
 
 at::Tensor LlamaModelImpl::logits(const at::Tensor& hidden) const {
   return at::linear(norm_->forward(hidden), lm_head_).to(at::kFloat);

@@ -21,6 +21,9 @@ class LlamaDecoderLayerImpl : public torch::nn::Module {
   // the softmax [H, T, len] fp32.
   at::Tensor attention(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, KvCache& cache,
                        int64_t layer, at::Tensor* probs) const;
+  // last_query_attention(): the softmax of the last row of x [T, D] over all T rows with this
+  // layer's input norm, q_proj/k_proj and RoPE (cos/sin [T, hd]); no cache: [H, T] fp32.
+  at::Tensor last_query_attention(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) const;
   // finish(): residual x [T', D] and attention output [T', H*hd] -> layer output [T', D].
   at::Tensor finish(const at::Tensor& x, const at::Tensor& attention_out) const;
 
@@ -32,7 +35,7 @@ class LlamaDecoderLayerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(LlamaDecoderLayer);
 
-class LlamaModelImpl : public torch::nn::Module {
+class LlamaModelImpl : public torch::nn::Module, public DecoderProbe {
  public:
   LlamaModelImpl(const TextConfig& cfg, const at::TensorOptions& options);
   at::Tensor embed(const at::Tensor& ids) const;  // [T] int64 -> [T, D]
@@ -41,11 +44,16 @@ class LlamaModelImpl : public torch::nn::Module {
   // null) receive the visual rows entering each layer and left after its attention.
   void run_layers(SequenceState& state, PrefillObserver* observer, std::vector<int64_t>* visual_per_layer,
                   std::vector<int64_t>* visual_after_attn = nullptr) const;
-  at::Tensor logits(const at::Tensor& hidden) const;  // final norm + lm_head: [n, D] -> [n, V] fp32
+  at::Tensor logits(const at::Tensor& hidden) const;
+  // DecoderProbe, for observers (state.probe during run_layers).
+  at::Tensor attention_of_last_query(int64_t layer, const SequenceState& state) const override;
+  at::Tensor final_norm(const at::Tensor& hidden) const override;  // final norm + lm_head: [n, D] -> [n, V] fp32
   KvCache make_cache(int64_t capacity) const;
   const TextConfig& config() const { return cfg_; }
 
  private:
+  // RoPE tables for `positions` [T] int64: cos, sin [T, hd] in `dtype`.
+  std::pair<at::Tensor, at::Tensor> rope_tables(const at::Tensor& positions, at::ScalarType dtype) const;
   TextConfig cfg_;
   at::Tensor embed_tokens_;  // [V, D]
   at::Tensor inv_freq_;      // [hd/2] fp32

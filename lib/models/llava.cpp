@@ -286,6 +286,7 @@ at::Tensor LlavaModelImpl::decode_step(Session& session, int64_t token) const {
   state.positions = at::tensor({session.next_position}, at::TensorOptions().dtype(at::kLong));
   state.origin = state.positions;
   state.cache = &session.cache;
+  state.decode_positions_from_cache = session.final_state.decode_positions_from_cache;
   language_model_->run_layers(state, nullptr, nullptr);
   session.next_position += 1;
   return language_model_->logits(state.hidden).squeeze(0);

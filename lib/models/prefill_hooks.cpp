@@ -28,4 +28,24 @@ void SequenceState::keep_rows(const at::Tensor& rows) {
   image_len = new_len;
 }
 
+void SequenceState::keep_rows_and_insert_visual(const at::Tensor& rows, const at::Tensor& extra) {
+  keep_rows(rows);
+  const int64_t m = extra.size(0), at_row = image_begin + image_len, t = hidden.size(0);
+  if (m == 0) return;
+  PB_CHECK(extra.dim() == 2 && extra.size(1) == hidden.size(1), "inserted visual rows must be [m, D]");
+  const at::Tensor first = at_row > 0 ? positions.narrow(0, at_row - 1, 1) + 1 : at::zeros({1}, positions.options());
+  const at::Tensor new_positions = first + at::arange(m, positions.options());  // [m] int64
+  hidden = at::cat({hidden.narrow(0, 0, at_row), extra.to(hidden.scalar_type()).to(hidden.device()),
+                    hidden.narrow(0, at_row, t - at_row)});
+  positions = at::cat({positions.narrow(0, 0, at_row), new_positions, positions.narrow(0, at_row, t - at_row)});
+  origin = at::cat({origin.narrow(0, 0, at_row), at::full({m}, -1, origin.options()),
+                    origin.narrow(0, at_row, t - at_row)});
+  image_len += m;
+}
+
+void SequenceState::reindex_positions() {
+  positions = at::arange(hidden.size(0), positions.options());
+  decode_positions_from_cache = true;
+}
+
 }  // namespace pb

@@ -33,6 +33,16 @@ class StageRecorder : public PrefillObserver {
   bool wants_attention(int64_t layer) const override {
     return (method_ && method_->wants_attention(layer)) || (extra_ && extra_->wants_attention(layer));
   }
+  void before_layers(SequenceState& state) override {
+    if (method_ != nullptr) {
+      const at::Tensor origin = state.origin;
+      auto t = Clock::now();
+      method_->before_layers(state);
+      out_.prune_ms += ms_since(t, false);
+      if (!state.origin.is_same(origin)) record("kept_layer0", state.origin);
+    }
+    if (extra_ != nullptr) extra_->before_layers(state);
+  }
   at::Tensor after_attention(int64_t layer, const SequenceState& state, const at::Tensor& attention) override {
     if (method_ == nullptr) return {};
     auto t = Clock::now();
@@ -46,17 +56,19 @@ class StageRecorder : public PrefillObserver {
   }
   void after_layer(int64_t layer, SequenceState& state, const at::Tensor& attention) override {
     if (method_ != nullptr) {
-      const int64_t before = state.hidden.size(0);
+      // Rows changed when origin was replaced (keep_rows and insertion both replace it).
+      const at::Tensor origin = state.origin;
       auto t = Clock::now();
       method_->after_layer(layer, state, attention);
       out_.prune_ms += ms_since(t, false);
-      if (state.hidden.size(0) != before) record(fmt::format("kept_layer{}", layer + 1), state.origin);
+      if (!state.origin.is_same(origin)) record(fmt::format("kept_layer{}", layer + 1), state.origin);
     }
     if (extra_ != nullptr) extra_->after_layer(layer, state, attention);
   }
 
  private:
-  // `origin` [rows] int64: indices into the spliced prompt; keep those inside the image span.
+  // `origin` [rows] int64: indices into the spliced prompt; keep those inside the image span
+  // (inserted rows, origin -1, are no original token and are left out).
   void record(const std::string& name, const at::Tensor& origin) {
     const at::Tensor o = origin.to(at::kCPU);
     const int64_t n = original_.size(0);

@@ -30,5 +30,13 @@ PrunerInfo tome_info();
 std::unique_ptr<Pruner> make_tome(const PrunerParams& params, const Budget& budget);
 PrunerInfo pool_info();
 std::unique_ptr<Pruner> make_pool(const PrunerParams& params, const Budget& budget);
+PrunerInfo pdrop_info();
+std::unique_ptr<Pruner> make_pdrop(const PrunerParams& params, const Budget& budget);
+PrunerInfo sparsevlm_info();
+std::unique_ptr<Pruner> make_sparsevlm(const PrunerParams& params, const Budget& budget);
+PrunerInfo dart_info();
+std::unique_ptr<Pruner> make_dart(const PrunerParams& params, const Budget& budget);
+PrunerInfo vtw_info();
+std::unique_ptr<Pruner> make_vtw(const PrunerParams& params, const Budget& budget);
 
 }  // namespace pb

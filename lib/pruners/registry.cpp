@@ -21,6 +21,10 @@ const std::vector<PrunerEntry>& pruner_registry() {
       {prumerge_plus_info(), &make_prumerge_plus},
       {tome_info(), &make_tome},
       {pool_info(), &make_pool},
+      {pdrop_info(), &make_pdrop},
+      {sparsevlm_info(), &make_sparsevlm},
+      {dart_info(), &make_dart},
+      {vtw_info(), &make_vtw},
   };
   return registry;
 }

@@ -111,3 +111,70 @@ TEST_CASE("weights: fp32 checkpoint tensors are used in place from the mapping",
 }
 
 }  // namespace pb::test
+
+namespace pb::test {
+namespace {
+
+// Drops every other visual row after layer 0 and re-indexes positions (as PDrop and SparseVLM do).
+class DropHalfReindex : public PrefillObserver {
+ public:
+  void after_layer(int64_t layer, SequenceState& state, const at::Tensor& /*attention*/) override {
+    if (layer != 0) return;
+    std::vector<int64_t> keep;
+    for (int64_t r = 0; r < state.hidden.size(0); ++r) {
+      const bool visual = r >= state.image_begin && r < state.image_begin + state.image_len;
+      if (!visual || (r - state.image_begin) % 2 == 0) keep.push_back(r);
+    }
+    state.keep_rows(at::tensor(keep, at::kLong));
+    state.reindex_positions();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("hooks: after re-indexing, a decode step takes each layer's cache length as position", "[model]") {
+  c10::InferenceMode guard;
+  const LlavaModel model(LlavaModelImpl::load(golden_path("llava15-tiny"), ModelOptions{}));
+  const GoldenCase ref(golden_path("llava15-tiny/case0.safetensors"));
+  const ImageFeatures image = model->encode_image(ref.get("pixel_values"));
+  std::vector<int64_t> ids = ref.ids("input_ids");
+  const SplicedPrompt prompt = model->splice(ids, image.image_embeds);
+  DropHalfReindex observer;
+  Session session;
+  model->prefill(prompt, session, &observer, false, 4);
+  CHECK(session.final_state.decode_positions_from_cache);
+  const int64_t token = 42;
+  const at::Tensor decoded = model->decode_step(session, token);  // [V]
+  // The same token as the last prompt row: layer 0 sees it at position t (its cache holds t rows),
+  // layers 1-2 at t - 288 (re-indexed), which is what the decode step must have used.
+  ids.push_back(token);
+  DropHalfReindex again;
+  Session longer;
+  const at::Tensor reference = model->prefill(model->splice(ids, image.image_embeds), longer, &again, false, 1);
+  CHECK(max_abs_diff(decoded, reference.reshape({-1})) < 1e-4 * reference.abs().max().item<double>());
+  // Without the per-layer rule (one position after the largest in use) layer 0 would differ.
+  Session plain;
+  model->prefill(prompt, plain, &observer, false, 4);
+  plain.final_state.decode_positions_from_cache = false;
+  const at::Tensor shifted = model->decode_step(plain, token);
+  CHECK(max_abs_diff(shifted, reference.reshape({-1})) > 1e-3 * reference.abs().max().item<double>());
+}
+
+TEST_CASE("hooks: inserted visual rows follow the kept image rows with origin -1", "[model]") {
+  SequenceState state;
+  state.hidden = at::arange(12, at::kFloat).view({6, 2});  // 1 prefix, 3 image, 2 text rows
+  state.positions = at::arange(6, at::kLong);
+  state.origin = state.positions;
+  state.image_begin = 1;
+  state.image_len = 3;
+  state.keep_rows_and_insert_visual(at::tensor({0, 1, 3, 4, 5}, at::kLong), at::full({2, 2}, -7.0f));
+  CHECK(state.image_begin == 1);
+  CHECK(state.image_len == 4);
+  CHECK(at::equal(state.origin, at::tensor({0, 1, 3, -1, -1, 4, 5}, at::kLong)));
+  CHECK(at::equal(state.positions, at::tensor({0, 1, 3, 4, 5, 4, 5}, at::kLong)));
+  CHECK(at::equal(state.hidden.select(1, 0), at::tensor({0.0f, 2.0f, 6.0f, -7.0f, -7.0f, 8.0f, 10.0f})));
+  state.reindex_positions();
+  CHECK(at::equal(state.positions, at::arange(7, at::kLong)));
+}
+
+}  // namespace pb::test
