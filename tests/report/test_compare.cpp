@@ -54,7 +54,7 @@ TEST_CASE("compare: McNemar on 0/1 scores, 8 lost and 2 gained gives p = 56/1024
   CHECK(md.find("exact McNemar, one-sided (candidate worse): 8 lost, 2 gained, p = 0.0547") != std::string::npos);
 }
 
-TEST_CASE("compare: samples align by key; only common scored samples are paired", "[report][compare]") {
+TEST_CASE("compare: samples align by key, only samples scored in both are paired", "[report][compare]") {
   const TempDir tmp;
   const fs::path dir = tmp.path();
   FakeRun base;
