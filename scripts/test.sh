@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command (README Quickstart, and what CI runs): install what is missing, build, run every
-# test, then build the unit tests with AddressSanitizer + UBSan and run them again.
+# test and the regression check, then build the unit tests with AddressSanitizer + UBSan and run them again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -8,6 +8,8 @@ start=$(date +%s)
 PB_BUILD_DIR=build scripts/build.sh -DPB_WERROR=ON
 (cd build && ctest --output-on-failure -j"$(nproc)")
 echo "test: release build + tests took $(( $(date +%s) - start )) s"
+# The fixed CI sweep compared with the committed baseline (docs/sweeps.md); fails on a regression.
+PB_BUILD_DIR=build scripts/regression_check.sh
 
 start=$(date +%s)
 PB_BUILD_DIR=build-asan scripts/build.sh -DPB_SANITIZE=ON -DPB_WERROR=ON

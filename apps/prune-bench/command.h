@@ -10,6 +10,9 @@ namespace pb::app {
 
 // The command line as typed (set by main), recorded in results.
 std::string& invocation();
+// The exit status of a command that finished without an error (0 unless it sets one: `compare`
+// sets 3 for a regression).
+int& exit_status();
 
 void setup_generate(CLI::App& app);
 void setup_trace(CLI::App& app);
@@ -23,5 +26,8 @@ void setup_score(CLI::App& app);
 void setup_list(CLI::App& app);
 void setup_synth(CLI::App& app);
 void setup_train_synth(CLI::App& app);
+void setup_sweep(CLI::App& app);
+void setup_report(CLI::App& app);
+void setup_compare(CLI::App& app);
 
 }  // namespace pb::app

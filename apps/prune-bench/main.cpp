@@ -1,5 +1,5 @@
 // prune-bench: the command-line entry point. The one place that catches errors and picks exit codes:
-// 0 success, 1 error (bad input, I/O, model), 2 command-line misuse.
+// 0 success, 1 error (bad input, I/O, model), 2 command-line misuse, 3 regression (`compare`).
 #include <fmt/core.h>
 
 #include <cstdio>
@@ -12,6 +12,10 @@ namespace pb::app {
 std::string& invocation() {
   static std::string text;
   return text;
+}
+int& exit_status() {
+  static int status = 0;
+  return status;
 }
 }  // namespace pb::app
 
@@ -35,6 +39,9 @@ int main(int argc, char** argv) {
   pb::app::setup_list(app);
   pb::app::setup_synth(app);
   pb::app::setup_train_synth(app);
+  pb::app::setup_sweep(app);
+  pb::app::setup_report(app);
+  pb::app::setup_compare(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -56,5 +63,5 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "error: {}\n", what);
     return 1;
   }
-  return 0;
+  return pb::app::exit_status();
 }

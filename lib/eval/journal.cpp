@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -51,6 +52,21 @@ JournalContents read_journal(const std::string& path) {
     ++line;
   }
   return out;
+}
+
+std::vector<nlohmann::json> read_run_journals(const std::string& folder) {
+  std::vector<std::filesystem::path> journals;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("journal", 0) == 0 && entry.path().extension() == ".jsonl") journals.push_back(entry.path());
+  }
+  std::sort(journals.begin(), journals.end());  // shard order; a key's last record wins
+  std::vector<nlohmann::json> records;
+  for (const auto& j : journals) {
+    for (nlohmann::json& r : read_journal(j.string()).records) records.push_back(std::move(r));
+  }
+  return records;
 }
 
 JournalWriter::JournalWriter(const std::string& path) : path_(path) {

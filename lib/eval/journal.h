@@ -21,6 +21,10 @@ struct JournalContents {
 // dropped and reported in torn_bytes; any other malformed line is an error naming the file and line.
 JournalContents read_journal(const std::string& path);
 
+// Every record of every journal*.jsonl in a run folder (all shards), files in name order, so a key's
+// last record is its latest (summary.h latest_records). A missing folder has none.
+std::vector<nlohmann::json> read_run_journals(const std::string& folder);
+
 class JournalWriter {
  public:
   // Opens `path` for appending. If the file ends in a torn line, it is truncated back to the last

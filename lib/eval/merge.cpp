@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <filesystem>
 
 #include "core/error.h"
@@ -33,15 +32,7 @@ nlohmann::json merge_runs(const std::vector<std::string>& folders, const std::st
                               run_file.string(), this_run.value("config_hash", "?"), run.value("config_hash", "?"),
                               folders.front()));
     }
-    std::vector<fs::path> journals;
-    for (const auto& entry : fs::directory_iterator(folder)) {
-      const std::string name = entry.path().filename().string();
-      if (name.rfind("journal", 0) == 0 && entry.path().extension() == ".jsonl") journals.push_back(entry.path());
-    }
-    std::sort(journals.begin(), journals.end());  // shard order; a key's last record wins
-    for (const fs::path& j : journals) {
-      for (nlohmann::json& r : read_journal(j.string()).records) records.push_back(std::move(r));
-    }
+    for (nlohmann::json& r : read_run_journals(folder)) records.push_back(std::move(r));
   }
   const LlavaConfig model = parse_llava_config(run.at("model_config"), "run.json model_config");
   SummaryInputs inputs;

@@ -147,6 +147,29 @@ class SampleEvaluator {
 
 }  // namespace
 
+struct ModelCache::Entry {
+  std::string key;
+  LlavaModel model{nullptr};
+};
+
+ModelCache::ModelCache() = default;
+ModelCache::~ModelCache() = default;
+
+ModelCache::Entry& ModelCache::get(const RunOptions& o) {
+  const std::string key = nlohmann::json{{"model", o.model}, {"random_weights", o.random_weights},
+                                         {"seed", o.weights_seed}, {"dtype", o.dtype}, {"device", o.device},
+                                         {"threads", o.threads}}.dump();
+  if (!entry_ || entry_->key != key) {
+    entry_.reset();  // free the previous model before loading the next
+    auto fresh = std::make_unique<Entry>();
+    fresh->key = key;
+    fresh->model = load_model(ModelSource{o.model, o.random_weights, o.weights_seed, o.dtype, o.device, o.threads});
+    entry_ = std::move(fresh);
+    ++loads_;
+  }
+  return *entry_;
+}
+
 std::string journal_name(int shard_index, int shard_count) {
   return shard_count == 1 ? "journal.jsonl" : fmt::format("journal.shard-{}-of-{}.jsonl", shard_index, shard_count);
 }
@@ -155,7 +178,7 @@ std::string summary_name(int shard_index, int shard_count) {
   return shard_count == 1 ? "summary.json" : fmt::format("summary.shard-{}-of-{}.json", shard_index, shard_count);
 }
 
-nlohmann::json run_evaluation(const RunOptions& o) {
+nlohmann::json run_evaluation(const RunOptions& o, ModelCache* models) {
   c10::InferenceMode guard;
   const Protocol& protocol = protocol_by_name(o.protocol);
   const Budget budget = Budget::parse(o.budget);
@@ -224,12 +247,12 @@ nlohmann::json run_evaluation(const RunOptions& o) {
     if (done.count(s.key) == 0) pending.push_back(&s);
   }
 
-  ModelSource source{o.model, o.random_weights, o.weights_seed, o.dtype, o.device, o.threads};
   const nlohmann::json context = run_context(o.dtype, o.device, o.command_line);
   const int64_t total = static_cast<int64_t>(end - begin);
   if (!pending.empty()) {
     const SentencePieceTokenizer tokenizer = SentencePieceTokenizer::load(tokenizer_path);
-    const LlavaModel model = load_model(source);
+    ModelCache own;  // a run on its own loads its model and frees it at the end
+    const LlavaModel model = (models != nullptr ? *models : own).get(o).model;
     SampleEvaluator evaluator(model, tokenizer, protocol, dataset.kind, max_new_tokens, *pruner);
     JournalWriter journal(journal_path);
     Progress progress(total, total - static_cast<int64_t>(pending.size()), o.quiet, o.log_every);

@@ -13,17 +13,14 @@ namespace pb {
 
 namespace {
 
-// Uniform index in [0, n) from the full 64-bit output: rejection of the biased tail, so the draw
-// depends only on mt19937_64 (which the standard fixes), not on the library's distributions.
-uint64_t uniform_index(std::mt19937_64& rng, uint64_t n) {
-  const uint64_t limit =
-      std::numeric_limits<uint64_t>::max() - std::numeric_limits<uint64_t>::max() % n;
-  uint64_t x = rng();
-  while (x >= limit) x = rng();
-  return x % n;
+double mean_of(const std::vector<double>& v) {
+  double sum = 0.0;
+  for (double x : v) sum += x;
+  return sum / static_cast<double>(v.size());
 }
 
-// numpy.quantile(sorted, q) with the default "linear" method: position q * (n - 1).
+}  // namespace
+
 double linear_quantile(const std::vector<double>& sorted, double q) {
   const double pos = q * static_cast<double>(sorted.size() - 1);
   const size_t lo = static_cast<size_t>(std::floor(pos));
@@ -32,13 +29,13 @@ double linear_quantile(const std::vector<double>& sorted, double q) {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * frac;
 }
 
-double mean_of(const std::vector<double>& v) {
-  double sum = 0.0;
-  for (double x : v) sum += x;
-  return sum / static_cast<double>(v.size());
+uint64_t uniform_index(std::mt19937_64& rng, uint64_t n) {
+  const uint64_t limit =
+      std::numeric_limits<uint64_t>::max() - std::numeric_limits<uint64_t>::max() % n;
+  uint64_t x = rng();
+  while (x >= limit) x = rng();
+  return x % n;
 }
-
-}  // namespace
 
 ConfidenceInterval bootstrap_mean_ci(const std::vector<double>& scores,
                                      double level,
