@@ -27,12 +27,14 @@ int main(int argc, char** argv) {
   std::string config, tokenizer;
   int64_t batch = 8;
   int reps = 3, threads = 0;
+  int64_t turns = 4;
   CLI::App app{"SynthVQA training-step benchmark"};
   app.add_option("--config", config)->required();
   app.add_option("--tokenizer", tokenizer)->required();
   app.add_option("--batch", batch)->capture_default_str();
   app.add_option("--reps", reps)->capture_default_str();
   app.add_option("--threads", threads);
+  app.add_option("--turns", turns)->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   pb::set_threads(threads);
   const pb::LlavaConfig cfg = pb::load_llava_config(config);
@@ -42,10 +44,10 @@ int main(int argc, char** argv) {
   torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-4));
   std::vector<pb::SynthExample> examples;
   const double gen = ms([&] {
-    for (int64_t i = 0; i < batch; ++i) examples.push_back(pb::make_synth_example(tok, cfg, "train", 0, i));
+    for (int64_t i = 0; i < batch; ++i) examples.push_back(pb::make_synth_example(tok, cfg, "train", 0, i, turns));
   });
   const pb::TrainingBatch b = pb::collate(examples, cfg.vision.image_size, model->image_tokens());
-  fmt::print("| precision | generate ms | forward ms | backward ms | optimiser ms | ms/sample |\n|---|---|---|---|---|---|\n");
+  fmt::print("| precision | generate ms | forward ms | backward ms | optimiser ms | ms/image | ms/question |\n|---|---|---|---|---|---|---|\n");
   for (bool bf16 : {false, true}) {
     double f = 1e30, bw = 1e30, o = 1e30;
     for (int r = 0; r < reps; ++r) {
@@ -61,8 +63,10 @@ int main(int argc, char** argv) {
       bw = std::min(bw, ms([&] { loss.loss.backward(); }));
       o = std::min(o, ms([&] { opt.step(); }));
     }
-    fmt::print("| {} | {:.0f} | {:.0f} | {:.0f} | {:.0f} | {:.0f} |\n", bf16 ? "bf16 autocast" : "fp32", gen, f, bw, o,
-               (gen + f + bw + o) / static_cast<double>(batch));
+    int64_t questions = 0;
+    for (const pb::SynthExample& e : examples) questions += std::count(e.ids.begin(), e.ids.end(), 2);
+    fmt::print("| {} | {:.0f} | {:.0f} | {:.0f} | {:.0f} | {:.0f} | {:.0f} |\n", bf16 ? "bf16 autocast" : "fp32", gen, f, bw,
+               o, (gen + f + bw + o) / static_cast<double>(batch), (gen + f + bw + o) / static_cast<double>(questions));
   }
   return 0;
 }

@@ -19,6 +19,7 @@ void setup_train_synth(CLI::App& app) {
   cmd->add_option("--steps", o->steps, "Optimiser steps in total")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--stop-after", o->stop_after, "Stop after this many steps in this invocation (resume later)");
   cmd->add_option("--batch", o->batch, "Samples per step")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--turns", o->turns, "Questions per image (a multi-turn conversation)")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--lr", o->lr, "Peak learning rate (AdamW)")->capture_default_str();
   cmd->add_option("--warmup", o->warmup, "Linear warm-up steps")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the weights and of the training stream")->capture_default_str();

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 #include <functional>
+#include <optional>
 
 #include "synth/render.h"
 
@@ -68,18 +69,94 @@ void maybe_distractor_sign(Rng& rng, Scene& scene) {
   if (rng.chance(0.3)) place_sign(rng, scene, draw_sign_text(rng));
 }
 
+// The question about given facts, with its answers: one function per type, shared by the scene
+// builders below and extra_questions().
+Question ask_colour(Rng& rng, Shape shape, Colour colour) {
+  Question q{QuestionType::kColour, "", "", {}, "other", "", ""};
+  q.text = rng.chance(0.5) ? fmt::format("What color is the {}?", shape_name(shape))
+                           : fmt::format("What is the color of the {}?", shape_name(shape));
+  q.answer = colour_name(colour);
+  q.annotators = ten(q.answer);
+  if (colour == Colour::kPurple) add_variants(rng, q.annotators, "violet", 2);
+  return q;
+}
+
+Question ask_shape(Rng& rng, Shape shape, Colour colour) {
+  Question q{QuestionType::kShape, "", "", {}, "other", "", ""};
+  q.text = rng.chance(0.5) ? fmt::format("What shape is the {} object?", colour_name(colour))
+                           : fmt::format("What is the shape of the {} object?", colour_name(colour));
+  q.answer = shape_name(shape);
+  q.annotators = ten(q.answer);
+  if (shape == Shape::kSquare) add_variants(rng, q.annotators, "rectangle", 1);
+  return q;
+}
+
+Question ask_count(Rng& rng, bool by_shape, Shape shape, Colour colour, int64_t k) {
+  Question q{QuestionType::kCount, "", "", {}, "number", "", ""};
+  if (by_shape) {
+    q.text = fmt::format("How many {} are there?", shape_plural(shape));
+  } else {
+    q.text = rng.chance(0.5) ? fmt::format("How many {} objects are there?", colour_name(colour))
+                             : fmt::format("How many {} objects are in the image?", colour_name(colour));
+  }
+  q.answer = std::to_string(k);
+  q.annotators = ten(q.answer);
+  add_variants(rng, q.annotators, number_word(k), 3);  // "2" / "two", as in VQAv2
+  return q;
+}
+
+Question ask_exists(Rng& rng, Shape shape, Colour colour, bool yes) {
+  Question q{QuestionType::kExists, "", "", {}, "yes/no", "", ""};
+  q.text = rng.chance(0.5) ? fmt::format("Is there a {} {}?", colour_name(colour), shape_name(shape))
+                           : fmt::format("Is there a {} {} in the image?", colour_name(colour), shape_name(shape));
+  q.answer = yes ? "yes" : "no";
+  q.annotators = ten(q.answer);
+  return q;
+}
+
+// `a` relative to `b` along the asked axis; the caller guarantees the gap.
+Question ask_spatial(Rng& rng, const Object& a, const Object& b, bool horizontal) {
+  Question q{QuestionType::kSpatial, "", "", {}, "other", "", ""};
+  const double gap = horizontal ? a.cx - b.cx : a.cy - b.cy;
+  const char* first = horizontal ? "left" : "above";
+  const char* second = horizontal ? "right" : "below";
+  const char* truth = gap < 0 ? first : second;
+  q.gqa_detailed = horizontal ? "relChooseLR" : "relChooseAB";
+  if (rng.chance(0.5)) {
+    q.gqa_structural = "choose";
+    q.text = horizontal ? fmt::format("Is the {} to the left or to the right of the {}?", phrase(a), phrase(b))
+                        : fmt::format("Is the {} above or below the {}?", phrase(a), phrase(b));
+    q.answer = truth;
+  } else {
+    q.gqa_structural = "verify";
+    q.gqa_detailed = horizontal ? "relVerifyLR" : "relVerifyAB";
+    const char* asked = rng.chance(0.5) ? first : second;
+    const std::string relation = horizontal ? fmt::format("to the {} of", asked) : std::string(asked);
+    q.text = fmt::format("Is the {} {} the {}?", phrase(a), relation, phrase(b));
+    q.answer = std::string(asked) == truth ? "yes" : "no";
+    q.answer_type = "yes/no";
+  }
+  q.annotators = ten(q.answer);
+  return q;
+}
+
+Question ask_reading(Rng& rng, const std::string& text) {
+  Question q{QuestionType::kReading, "", "", {}, "other", "", ""};
+  static const char* forms[] = {"What does the sign say?", "What is written on the sign?", "What text is on the sign?"};
+  q.text = forms[rng.integer(0, 2)];
+  q.answer = lower(text);
+  q.annotators = ten(q.answer);
+  add_variants(rng, q.annotators, text, 2);  // capitalised as written; the VQA normaliser lower-cases it
+  return q;
+}
+
 bool build_colour(Rng& rng, Scene& scene, Question& q) {
   const Shape shape = rng.pick(kShapes);
   const Colour colour = rng.pick(kColours);
   if (!place_object(rng, scene, shape, colour)) return false;
   if (!add_objects(rng, scene, rng.integer(0, 5), [&](Shape s, Colour) { return s != shape; })) return false;
   maybe_distractor_sign(rng, scene);
-  q.text = rng.chance(0.5) ? fmt::format("What color is the {}?", shape_name(shape))
-                           : fmt::format("What is the color of the {}?", shape_name(shape));
-  q.answer = colour_name(colour);
-  q.annotators = ten(q.answer);
-  if (colour == Colour::kPurple) add_variants(rng, q.annotators, "violet", 2);
-  q.answer_type = "other";
+  q = ask_colour(rng, shape, colour);
   return true;
 }
 
@@ -89,12 +166,7 @@ bool build_shape(Rng& rng, Scene& scene, Question& q) {
   if (!place_object(rng, scene, shape, colour)) return false;
   if (!add_objects(rng, scene, rng.integer(0, 5), [&](Shape, Colour c) { return c != colour; })) return false;
   maybe_distractor_sign(rng, scene);
-  q.text = rng.chance(0.5) ? fmt::format("What shape is the {} object?", colour_name(colour))
-                           : fmt::format("What is the shape of the {} object?", colour_name(colour));
-  q.answer = shape_name(shape);
-  q.annotators = ten(q.answer);
-  if (shape == Shape::kSquare) add_variants(rng, q.annotators, "rectangle", 1);
-  q.answer_type = "other";
+  q = ask_shape(rng, shape, colour);
   return true;
 }
 
@@ -107,16 +179,7 @@ bool build_count(Rng& rng, Scene& scene, Question& q) {
   if (!add_objects(rng, scene, k, matches)) return false;
   if (!add_objects(rng, scene, rng.integer(0, 6 - k), [&](Shape s, Colour c) { return !matches(s, c); })) return false;
   maybe_distractor_sign(rng, scene);
-  if (by_shape) {
-    q.text = fmt::format("How many {} are there?", shape_plural(shape));
-  } else {
-    q.text = rng.chance(0.5) ? fmt::format("How many {} objects are there?", colour_name(colour))
-                             : fmt::format("How many {} objects are in the image?", colour_name(colour));
-  }
-  q.answer = std::to_string(k);
-  q.annotators = ten(q.answer);
-  add_variants(rng, q.annotators, number_word(k), 3);  // "2" / "two", as in VQAv2
-  q.answer_type = "number";
+  q = ask_count(rng, by_shape, shape, colour, k);
   return true;
 }
 
@@ -139,11 +202,7 @@ bool build_exists(Rng& rng, Scene& scene, Question& q) {
     }
   }
   maybe_distractor_sign(rng, scene);
-  q.text = rng.chance(0.5) ? fmt::format("Is there a {} {}?", colour_name(colour), shape_name(shape))
-                           : fmt::format("Is there a {} {} in the image?", colour_name(colour), shape_name(shape));
-  q.answer = yes ? "yes" : "no";
-  q.annotators = ten(q.answer);
-  q.answer_type = "yes/no";
+  q = ask_exists(rng, shape, colour, yes);
   return true;
 }
 
@@ -160,26 +219,7 @@ bool build_spatial(Rng& rng, Scene& scene, Question& q) {
   const Accept other = [&](Shape s, Colour c) { return !(s == sa && c == ca) && !(s == sb && c == cb); };
   if (!add_objects(rng, scene, rng.integer(0, 4), other)) return false;
   maybe_distractor_sign(rng, scene);
-  const char* first = horizontal ? "left" : "above";
-  const char* second = horizontal ? "right" : "below";
-  const char* truth = gap < 0 ? first : second;
-  q.answer_type = "other";
-  q.gqa_detailed = horizontal ? "relChooseLR" : "relChooseAB";
-  if (rng.chance(0.5)) {
-    q.gqa_structural = "choose";
-    q.text = horizontal ? fmt::format("Is the {} to the left or to the right of the {}?", phrase(a), phrase(b))
-                        : fmt::format("Is the {} above or below the {}?", phrase(a), phrase(b));
-    q.answer = truth;
-  } else {
-    q.gqa_structural = "verify";
-    q.gqa_detailed = horizontal ? "relVerifyLR" : "relVerifyAB";
-    const char* asked = rng.chance(0.5) ? first : second;
-    const std::string relation = horizontal ? fmt::format("to the {} of", asked) : std::string(asked);
-    q.text = fmt::format("Is the {} {} the {}?", phrase(a), relation, phrase(b));
-    q.answer = std::string(asked) == truth ? "yes" : "no";
-    q.answer_type = "yes/no";
-  }
-  q.annotators = ten(q.answer);
+  q = ask_spatial(rng, a, b, horizontal);
   return true;
 }
 
@@ -187,12 +227,7 @@ bool build_reading(Rng& rng, Scene& scene, Question& q) {
   const std::string text = draw_sign_text(rng);
   if (!place_sign(rng, scene, text)) return false;
   if (!add_objects(rng, scene, rng.integer(1, 4), [](Shape, Colour) { return true; })) return false;
-  static const char* forms[] = {"What does the sign say?", "What is written on the sign?", "What text is on the sign?"};
-  q.text = forms[rng.integer(0, 2)];
-  q.answer = lower(text);
-  q.annotators = ten(q.answer);
-  add_variants(rng, q.annotators, text, 2);  // capitalised as written; the VQA normaliser lower-cases it
-  q.answer_type = "other";
+  q = ask_reading(rng, text);
   return true;
 }
 
@@ -223,6 +258,55 @@ Sample make_sample(const std::string& split, uint64_t seed, int64_t index) {
   }
   s.image = render_scene(s.scene, rng);
   return s;
+}
+
+std::vector<Question> extra_questions(const Scene& scene, Rng& rng, int64_t count) {
+  const std::vector<Object>& objects = scene.objects;
+  auto how_many = [&](const std::function<bool(const Object&)>& match) {
+    return std::count_if(objects.begin(), objects.end(), match);
+  };
+  const double min_gap = 0.12 * std::max(scene.width, scene.height);  // as build_spatial
+  std::vector<Question> out;
+  for (int attempt = 0; attempt < 40 && static_cast<int64_t>(out.size()) < count; ++attempt) {
+    const Object& o = rng.pick(objects);
+    std::optional<Question> q;
+    switch (kQuestionTypes[static_cast<size_t>(rng.integer(0, 5))]) {
+      case QuestionType::kColour:
+        if (how_many([&](const Object& x) { return x.shape == o.shape; }) == 1) q = ask_colour(rng, o.shape, o.colour);
+        break;
+      case QuestionType::kShape:
+        if (how_many([&](const Object& x) { return x.colour == o.colour; }) == 1) q = ask_shape(rng, o.shape, o.colour);
+        break;
+      case QuestionType::kCount: {
+        const bool by_shape = rng.chance(0.5);
+        const int64_t k = how_many([&](const Object& x) { return by_shape ? x.shape == o.shape : x.colour == o.colour; });
+        q = ask_count(rng, by_shape, o.shape, o.colour, k);
+        break;
+      }
+      case QuestionType::kExists: {
+        const Shape shape = rng.chance(0.5) ? o.shape : rng.pick(kShapes);
+        const Colour colour = rng.chance(0.5) ? o.colour : rng.pick(kColours);
+        q = ask_exists(rng, shape, colour, how_many([&](const Object& x) { return x.shape == shape && x.colour == colour; }) > 0);
+        break;
+      }
+      case QuestionType::kSpatial: {
+        const Object& b = rng.pick(objects);
+        auto unique = [&](const Object& x) {
+          return how_many([&](const Object& y) { return y.shape == x.shape && y.colour == x.colour; }) == 1;
+        };
+        const bool horizontal = rng.chance(0.5);
+        const double gap = horizontal ? o.cx - b.cx : o.cy - b.cy;
+        if (&o != &b && unique(o) && unique(b) && std::fabs(gap) >= min_gap) q = ask_spatial(rng, o, b, horizontal);
+        break;
+      }
+      case QuestionType::kReading:
+        if (scene.has_sign) q = ask_reading(rng, scene.sign.text);
+        break;
+    }
+    const bool repeated = q && std::any_of(out.begin(), out.end(), [&](const Question& x) { return x.text == q->text; });
+    if (q && !repeated) out.push_back(*q);
+  }
+  return out;
 }
 
 }  // namespace pb::synth

@@ -44,4 +44,9 @@ struct Sample {
 bool is_split_name(const std::string& split);
 Sample make_sample(const std::string& split, uint64_t seed, int64_t index);
 
+// Up to `count` further questions about `scene`, each with one right answer and no two alike (the
+// later turns of a multi-turn training conversation, as LLaVA-1.5's instruction data asks several
+// questions per image). Draws from `rng`; the sample's own stream is left untouched.
+std::vector<Question> extra_questions(const Scene& scene, Rng& rng, int64_t count);
+
 }  // namespace pb::synth

@@ -12,6 +12,7 @@
 #include "image/image_io.h"
 #include "pipeline/model_inputs.h"
 #include "synth/sample.h"
+#include "synth/synth_rng.h"
 
 namespace pb {
 
@@ -23,7 +24,7 @@ constexpr int64_t kEosId = 2;
 }  // namespace
 
 SynthExample make_synth_example(const SentencePieceTokenizer& tok, const LlavaConfig& cfg, const std::string& split,
-                                uint64_t seed, int64_t index) {
+                                uint64_t seed, int64_t index, int64_t turns) {
   const synth::Sample s = synth::make_sample(split, seed, index);
   std::vector<uchar> jpeg;
   PB_CHECK(cv::imencode(".jpg", s.image, jpeg, {cv::IMWRITE_JPEG_QUALITY, kJpegQuality}), "JPEG encoding failed");
@@ -38,9 +39,29 @@ SynthExample make_synth_example(const SentencePieceTokenizer& tok, const LlavaCo
   }
   user += std::string("\n") + kShortAnswerInstruction;
   e.prompt_ids = prompt_ids(tok, PromptTemplate::kVicunaV1, user);
-  for (int32_t id : tok.encode(s.question.answer)) e.answer_ids.push_back(id);
-  e.answer_ids.push_back(kEosId);
   e.type = synth::question_type_name(s.question.type);
+  auto add = [&](const std::vector<int64_t>& ids, bool target) {
+    e.ids.insert(e.ids.end(), ids.begin(), ids.end());
+    e.is_target.insert(e.is_target.end(), ids.size(), target ? 1 : 0);
+  };
+  auto add_answer = [&](const std::string& answer) {
+    std::vector<int64_t> ids;
+    for (int32_t id : tok.encode(answer)) ids.push_back(id);
+    ids.push_back(kEosId);
+    add(ids, true);
+  };
+  add(e.prompt_ids, false);
+  add_answer(s.question.answer);
+  if (turns > 1) {
+    synth::Rng rng = synth::Rng::for_sample(split + "-turns", seed, static_cast<uint64_t>(index));
+    for (const synth::Question& q : synth::extra_questions(s.scene, rng, turns - 1)) {
+      // vicuna_v1 after a turn's "</s>": "USER: <msg> ASSISTANT:" (llava/conversation.py, SeparatorStyle.TWO).
+      std::vector<int64_t> ids;
+      for (int32_t id : tok.encode(fmt::format("USER: {}\n{} ASSISTANT:", q.text, kShortAnswerInstruction))) ids.push_back(id);
+      add(ids, false);
+      add_answer(q.answer);
+    }
+  }
   return e;
 }
 
@@ -48,13 +69,13 @@ TrainingBatch collate(const std::vector<SynthExample>& examples, int64_t image_s
   PB_CHECK(!examples.empty(), "empty batch");
   const auto b = static_cast<int64_t>(examples.size());
   auto marker = [](const SynthExample& e) {
-    return static_cast<int64_t>(std::find(e.prompt_ids.begin(), e.prompt_ids.end(), kOriginalImagePlaceholder) - e.prompt_ids.begin());
+    return static_cast<int64_t>(std::find(e.ids.begin(), e.ids.end(), kOriginalImagePlaceholder) - e.ids.begin());
   };
   const int64_t image_pos = marker(examples[0]);
   int64_t t = 0;
   for (const SynthExample& e : examples) {
     PB_CHECK(marker(e) == image_pos, "prompts of one batch must place the image at the same column");
-    t = std::max<int64_t>(t, static_cast<int64_t>(e.prompt_ids.size() + e.answer_ids.size()));
+    t = std::max<int64_t>(t, static_cast<int64_t>(e.ids.size()));
   }
   const int64_t l = t - 1 + image_tokens;
   TrainingBatch batch;
@@ -68,14 +89,12 @@ TrainingBatch collate(const std::vector<SynthExample>& examples, int64_t image_s
     const SynthExample& e = examples[static_cast<size_t>(i)];
     PB_CHECK(static_cast<int64_t>(e.pixels.size()) == 3 * image_size * image_size, "pixel count");
     std::copy(e.pixels.begin(), e.pixels.end(), batch.pixels[i].data_ptr<float>());
-    std::vector<int64_t> seq = e.prompt_ids;
-    seq.insert(seq.end(), e.answer_ids.begin(), e.answer_ids.end());
-    for (size_t j = 0; j < seq.size(); ++j) ids[i][static_cast<int64_t>(j)] = seq[j];
+    for (size_t j = 0; j < e.ids.size(); ++j) ids[i][static_cast<int64_t>(j)] = e.ids[j];
     // Column j of the text is sequence position j before the image and j - 1 + image_tokens after.
     auto position = [&](int64_t j) { return j < image_pos ? j : j - 1 + image_tokens; };
-    const auto first_answer = static_cast<int64_t>(e.prompt_ids.size());
-    for (int64_t j = first_answer; j < static_cast<int64_t>(seq.size()); ++j) {
-      targets[i][position(j) - 1] = seq[static_cast<size_t>(j)];  // predicted from the previous position
+    for (size_t j = 0; j < e.ids.size(); ++j) {
+      // A target token is predicted from the position before it (never the image: targets follow it).
+      if (e.is_target[j] != 0) targets[i][position(static_cast<int64_t>(j)) - 1] = e.ids[j];
     }
   }
   return batch;

@@ -15,14 +15,17 @@ namespace pb {
 
 struct SynthExample {
   std::vector<float> pixels;        // [3, S, S] normalised
-  std::vector<int64_t> prompt_ids;  // -200 at the image
-  std::vector<int64_t> answer_ids;  // answer tokens + EOS
-  std::string type;                 // question type
+  std::vector<int64_t> prompt_ids;  // the first turn's prompt, -200 at the image: what evaluation feeds
+  std::vector<int64_t> ids;         // the whole conversation: every turn's prompt, answer and EOS
+  std::vector<uint8_t> is_target;   // per ids: 1 for answer tokens and EOS (the tokens trained on)
+  std::string type;                 // the first question's type
 };
 
-// Sample `index` of `split` as the model is trained (and, without the answer, evaluated) on it.
+// Sample `index` of `split` as a conversation of up to `turns` questions about its image: the
+// sample's own question first (exactly the evaluation prompt), then synth::extra_questions as later
+// USER/ASSISTANT turns of LLaVA's vicuna_v1 conversation.
 SynthExample make_synth_example(const SentencePieceTokenizer& tok, const LlavaConfig& cfg, const std::string& split,
-                                uint64_t seed, int64_t index);
+                                uint64_t seed, int64_t index, int64_t turns = 1);
 
 // Right-padded batch; every prompt must have the image at the same column.
 TrainingBatch collate(const std::vector<SynthExample>& examples, int64_t image_size, int64_t image_tokens);

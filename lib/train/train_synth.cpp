@@ -75,15 +75,15 @@ double learning_rate(const TrainSynthOptions& o, int64_t step) {
 }
 
 std::vector<SynthExample> make_examples(const SentencePieceTokenizer& tok, const LlavaConfig& cfg, uint64_t seed,
-                                        int64_t first, int64_t count) {
+                                        int64_t first, int64_t count, int64_t turns) {
   std::vector<SynthExample> out;
-  for (int64_t i = 0; i < count; ++i) out.push_back(make_synth_example(tok, cfg, "train", seed, first + i));
+  for (int64_t i = 0; i < count; ++i) out.push_back(make_synth_example(tok, cfg, "train", seed, first + i, turns));
   return out;
 }
 
 // What must match for a checkpoint to be resumed: everything that changes the trajectory.
 nlohmann::json trajectory_key(const TrainSynthOptions& o, const LlavaConfig& cfg) {
-  return {{"config_hash", cfg.hash()}, {"tokenizer", file_hash(o.tokenizer)}, {"batch", o.batch}, {"lr", o.lr},
+  return {{"config_hash", cfg.hash()}, {"tokenizer", file_hash(o.tokenizer)}, {"batch", o.batch}, {"turns", o.turns}, {"lr", o.lr},
           {"min_lr_ratio", o.min_lr_ratio}, {"weight_decay", o.weight_decay}, {"warmup", o.warmup},
           {"seed", o.seed}, {"precision", o.precision}, {"steps", o.steps}};
 }
@@ -180,7 +180,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   const auto start = Clock::now();
   const int64_t first_step = step;
   auto prefetch = [&](int64_t s) {
-    return std::async(std::launch::async, [&tok, &cfg, &o, s] { return make_examples(tok, cfg, o.seed, s * o.batch, o.batch); });
+    return std::async(std::launch::async, [&tok, &cfg, &o, s] { return make_examples(tok, cfg, o.seed, s * o.batch, o.batch, o.turns); });
   };
   auto next = prefetch(step);
   auto save_checkpoint = [&] {

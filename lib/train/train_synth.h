@@ -18,6 +18,7 @@ struct TrainSynthOptions {
   int64_t steps = 1000;      // optimiser steps in total (a resumed run continues to this count)
   int64_t stop_after = 0;    // stop (with a checkpoint) after this many steps in this invocation; 0 = run to `steps`
   int64_t batch = 8;
+  int64_t turns = 4;         // questions per image: a multi-turn conversation shares one image's 576 tokens
   double lr = 1e-3, min_lr_ratio = 0.1, weight_decay = 0.05;
   int64_t warmup = 200;
   uint64_t seed = 0;         // weights and the training-sample stream

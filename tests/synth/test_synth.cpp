@@ -109,9 +109,15 @@ TEST_CASE("synth: the three formats load with the official loaders and the canon
 }
 
 TEST_CASE("synth: every answer agrees with the scene it was asked about", "[synth]") {
-  for (int64_t i = 0; i < 240; ++i) {
-    const synth::Sample s = synth::make_sample("val", 11, i);
-    const synth::Question& q = s.question;
+  int64_t extra_total = 0;
+  for (int64_t i = 0; i < 480; ++i) {
+    const synth::Sample s = synth::make_sample("val", 11, i / 2);
+    // Even i: the sample's own question; odd i: a further question about the same scene.
+    synth::Rng rng = synth::Rng::for_sample("extra", 11, static_cast<uint64_t>(i));
+    const std::vector<synth::Question> extra = synth::extra_questions(s.scene, rng, 3);
+    extra_total += static_cast<int64_t>(extra.size());
+    if (i % 2 == 1 && extra.empty()) continue;
+    const synth::Question& q = i % 2 == 0 ? s.question : extra[static_cast<size_t>(i / 2) % extra.size()];
     const auto& objects = s.scene.objects;
     INFO(q.text << " -> " << q.answer);
     REQUIRE(!objects.empty());
@@ -137,6 +143,7 @@ TEST_CASE("synth: every answer agrees with the scene it was asked about", "[synt
         break;
       case synth::QuestionType::kCount:
         CHECK(std::to_string(count(colours.empty() ? "" : colours[0], shapes.empty() ? "" : shapes[0])) == q.answer);
+        CHECK(q.answer != "0");
         break;
       case synth::QuestionType::kExists:
         REQUIRE(colours.size() == 1);
@@ -148,9 +155,13 @@ TEST_CASE("synth: every answer agrees with the scene it was asked about", "[synt
         REQUIRE(shapes.size() == 2);
         REQUIRE(count(colours[0], shapes[0]) == 1);
         REQUIRE(count(colours[1], shapes[1]) == 1);
-        const synth::Object& a = objects[0];
-        const synth::Object& b = objects[1];
-        CHECK(synth::colour_name(a.colour) == colours[0]);
+        auto find = [&](const std::string& colour, const std::string& shape) {
+          return *std::find_if(objects.begin(), objects.end(), [&](const synth::Object& o) {
+            return colour == synth::colour_name(o.colour) && shape == synth::shape_name(o.shape);
+          });
+        };
+        const synth::Object& a = find(colours[0], shapes[0]);
+        const synth::Object& b = find(colours[1], shapes[1]);
         const bool left = a.cx < b.cx, above = a.cy < b.cy;
         const std::string& t = q.text;
         if (t.find("left or to the right") != std::string::npos) CHECK(q.answer == (left ? "left" : "right"));
@@ -170,6 +181,7 @@ TEST_CASE("synth: every answer agrees with the scene it was asked about", "[synt
       }
     }
   }
+  CHECK(extra_total >= 240 * 2);  // most scenes support at least two further questions
 }
 
 TEST_CASE("synth: objects and signs cover a minority of the 576 patches", "[synth]") {

@@ -24,14 +24,15 @@ TEST_CASE("train: the batched training forward equals the inference prefill, row
   const LlavaConfig cfg = load_llava_config(synth_config());
   const auto model = LlavaModelImpl::random(cfg, ModelOptions{}, 3);
   const auto tok = SentencePieceTokenizer::load(synth_tokenizer());
-  // Samples 0 and 5 (colour, reading): different prompt and answer lengths, so row 0 is padded.
-  std::vector<SynthExample> examples = {make_synth_example(tok, cfg, "val", 0, 0), make_synth_example(tok, cfg, "val", 0, 5)};
+  // Samples 0 and 5 (colour, reading) as conversations of 1 and 3 turns: different lengths, so
+  // row 0 is padded.
+  std::vector<SynthExample> examples = {make_synth_example(tok, cfg, "val", 0, 0),
+                                        make_synth_example(tok, cfg, "val", 0, 5, 3)};
   const TrainingBatch batch = collate(examples, cfg.vision.image_size, model->image_tokens());
   const at::Tensor logits = batched_logits(*model, batch);  // [2, L, V]
   for (size_t i = 0; i < examples.size(); ++i) {
     const SynthExample& e = examples[i];
-    std::vector<int64_t> ids = e.prompt_ids;
-    ids.insert(ids.end(), e.answer_ids.begin(), e.answer_ids.end());
+    const std::vector<int64_t>& ids = e.ids;
     const at::Tensor pixels = batch.pixels[static_cast<int64_t>(i)];
     Session session;
     const at::Tensor ref = model->prefill(model->splice(ids, model->encode_image(pixels).image_embeds), session, nullptr, true, 1);
@@ -39,14 +40,18 @@ TEST_CASE("train: the batched training forward equals the inference prefill, row
     INFO("row " << i << " max|diff| " << (got - ref).abs().max().item<double>() << " max|ref| " << ref.abs().max().item<double>());
     CHECK((got - ref).abs().max().item<double>() <= 1e-4 * ref.abs().max().item<double>());
   }
-  // Targets: the answer tokens and EOS, each predicted from the position before it.
+  // Targets: every turn's answer tokens and EOS, each predicted from the position before it; the
+  // conversation starts with exactly the evaluation prompt.
   const int64_t image_tokens = model->image_tokens();
   const SynthExample& e = examples[1];
+  REQUIRE(std::equal(e.prompt_ids.begin(), e.prompt_ids.end(), e.ids.begin()));
   const auto prompt_len = static_cast<int64_t>(e.prompt_ids.size());
   const at::Tensor row = batch.targets[1];
-  CHECK(row.ne(-100).sum().item<int64_t>() == static_cast<int64_t>(e.answer_ids.size()));
-  CHECK(row[prompt_len - 1 + image_tokens - 1].item<int64_t>() == e.answer_ids[0]);
-  CHECK(e.answer_ids.back() == 2);
+  const int64_t targets = std::count(e.is_target.begin(), e.is_target.end(), 1);
+  CHECK(row.ne(-100).sum().item<int64_t>() == targets);
+  CHECK(std::count(e.ids.begin(), e.ids.end(), 2) == 3);  // three turns, each ends with EOS
+  CHECK(e.is_target[static_cast<size_t>(prompt_len)] == 1);
+  CHECK(row[prompt_len - 1 + image_tokens - 1].item<int64_t>() == e.ids[static_cast<size_t>(prompt_len)]);
 }
 
 TEST_CASE("train: a few optimiser steps lower the loss, and a stopped and resumed run ends bit for bit where an uninterrupted one does", "[train]") {
