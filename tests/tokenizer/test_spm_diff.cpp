@@ -20,6 +20,9 @@
 #include <vector>
 
 #include "core/error.h"
+#include "datasets/question_text.h"
+#include "synth/sample.h"
+#include "tokenizer/prompt.h"
 #include "tokenizer/protobuf_reader.h"
 #include "tokenizer/sentencepiece.h"
 #include "tokenizer/sentencepiece_model.h"
@@ -425,4 +428,20 @@ TEST_CASE("spm diff: encode speed", "[.bench]") {
   std::cout << corpus.size() << " strings, " << bytes << " bytes: ours " << ours_ms << " ms ("
             << bytes / ours_ms / 1e3 << " MB/s), libsentencepiece " << spm_ms << " ms ("
             << bytes / spm_ms / 1e3 << " MB/s) [" << sink << "]\n";
+}
+
+TEST_CASE("spm diff: the SynthVQA model's tokenizer on SynthVQA prompts and answers", "[spm]") {
+  // models/synthvqa-tiny/tokenizer.model, trained by apps/synth-tokenizer: ours must encode the
+  // embedded benchmark's text exactly as libsentencepiece does.
+  const Twins t(read_bytes(std::string(PB_SOURCE_DIR) + "/models/synthvqa-tiny/tokenizer.model"));
+  CHECK(t.ours->vocab_size() == t.spm->GetPieceSize());
+  // Text outside the training corpus too: byte fallback, other scripts, odd spacing.
+  std::vector<std::string> corpus = {"", " ", "  a", "\t", "\xFF", "Qu'est-ce que c'est ?", "数字 42", "  two  spaces  "};
+  for (int64_t i = 0; i < 600; ++i) {
+    const pb::synth::Sample s = pb::synth::make_sample("val", 0, i);
+    corpus.push_back(pb::build_prompt(pb::PromptTemplate::kVicunaV1, s.question.text + "\n" + pb::kShortAnswerInstruction));
+    corpus.push_back(s.question.answer);
+    if (s.scene.has_sign) corpus.push_back(pb::llava_ocr_line({s.scene.sign.text}));
+  }
+  compare_on_corpus(t, corpus);
 }
