@@ -7,21 +7,9 @@
 #include "core/error.h"
 #include "pruners/pool.h"
 #include "pruners/pruner.h"
+#include "pruner_test_util.h"
 
 namespace pb::test {
-namespace {
-
-LlavaConfig clip_config(int64_t image_size, int64_t layers) {
-  LlavaConfig cfg;
-  cfg.vision.image_size = image_size;
-  cfg.vision.patch_size = 14;
-  cfg.vision.num_hidden_layers = layers;
-  return cfg;
-}
-
-at::Tensor longs(const std::vector<int64_t>& v) { return at::tensor(v, at::kLong); }
-
-}  // namespace
 
 TEST_CASE("pruners: fastervlm: top-k of the CLS row's head-mean attention to the patches, raster order",
           "[pruners]") {

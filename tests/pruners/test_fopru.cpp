@@ -3,6 +3,8 @@
 #include <c10/core/InferenceMode.h>
 #include <catch2/catch.hpp>
 
+#include "pruner_test_util.h"
+
 #include <set>
 #include <vector>
 
@@ -30,7 +32,6 @@ at::Tensor same_rows(const std::vector<double>& row) {
   return at::tensor(row, at::kDouble).to(at::kFloat).view({1, 1, n}).expand({1, n, n}).contiguous();
 }
 
-at::Tensor longs(const std::vector<int64_t>& v) { return at::tensor(v, at::kLong); }
 
 }  // namespace
 

@@ -6,20 +6,12 @@
 #include <vector>
 
 #include "pruners/pruner.h"
+#include "pruner_test_util.h"
 #include "pruners/visionzip.h"
 
 namespace pb::test {
 namespace {
 
-LlavaConfig clip_config(int64_t image_size, int64_t layers) {
-  LlavaConfig cfg;
-  cfg.vision.image_size = image_size;
-  cfg.vision.patch_size = 14;
-  cfg.vision.num_hidden_layers = layers;
-  return cfg;
-}
-
-at::Tensor longs(const std::vector<int64_t>& v) { return at::tensor(v, at::kLong); }
 // [rows, cols] fp32 from row-major values.
 at::Tensor matrix(const std::vector<double>& v, int64_t cols) {
   return at::tensor(v, at::kDouble).to(at::kFloat).view({-1, cols});
