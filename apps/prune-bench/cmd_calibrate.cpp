@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "command.h"
+#include "core/embedded_defaults.h"
 #include "common_options.h"
 #include "eval/calibrate.h"
 #include "flops/flops.h"
@@ -38,7 +39,8 @@ void setup_calibrate(CLI::App& app) {
   cmd->add_option("--pruner", o->pruner, "Method to calibrate")->capture_default_str();
   add_model_options(*cmd, o->model);
   cmd->add_option("--tokenizer", o->tokenizer, "SentencePiece model (default: tokenizer.model beside the model)");
-  cmd->add_option("--dataset", o->dataset, "Dataset spec, as for `run`")->required();
+  o->dataset = kEmbeddedDataset;
+  cmd->add_option("--dataset", o->dataset, "Dataset spec, as for `run` (default: SynthVQA val)");
   cmd->add_option("--protocol", o->protocol, "Prompt template, image mode and question text of the samples")
       ->check(CLI::IsMember({"llava15", "lmms-eval"}))
       ->capture_default_str();

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "command.h"
+#include "core/embedded_defaults.h"
 #include "core/error.h"
 #include "eval/runner.h"
 
@@ -35,7 +36,9 @@ void setup_run(CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
   auto shard = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("run", "Evaluate a model on a dataset (resumable; journal + summary JSON)");
-  cmd->add_option("--model", o->model, "Model folder, or a config.json with --random-weights")->required();
+  o->model = embedded_model_dir();
+  o->dataset = kEmbeddedDataset;
+  cmd->add_option("--model", o->model, "Model folder, or a config.json with --random-weights (default: the embedded SynthVQA model)");
   cmd->add_flag("--random-weights", o->random_weights, "Seeded random weights from config.json alone");
   cmd->add_option("--seed", o->weights_seed, "Seed for --random-weights")->capture_default_str();
   cmd->add_option("--tokenizer", o->tokenizer, "SentencePiece model (default: tokenizer.model beside the model)");
@@ -44,8 +47,8 @@ void setup_run(CLI::App& app) {
   cmd->add_option("--threads", o->threads, "Intra-op threads (default: all cores)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--dataset", o->dataset,
                   "vqav2:questions=F,annotations=F,images=D | textvqa:json=F,ocr=F,images=D | gqa:questions=F,images=D | "
-                  "llava-jsonl:questions=F,images=D,kind=K[,annotations=F]")
-      ->required();
+                  "llava-jsonl:questions=F,images=D,kind=K[,annotations=F] | synthvqa:split=S[,n=N] "
+                  "(default: SynthVQA val, generated on first use)");
   cmd->add_option("--protocol", o->protocol, "Evaluation protocol")->check(CLI::IsMember({"llava15", "lmms-eval"}))
       ->capture_default_str();
   cmd->add_option("--pruner", o->pruner, "Pruning method")->capture_default_str();

@@ -1,11 +1,14 @@
 #include "common_options.h"
 
+#include "core/embedded_defaults.h"
+
 namespace pb::app {
 
 void add_model_options(CLI::App& cmd, ModelSource& args) {
+  args.model = embedded_model_dir();
   cmd.add_option("--model", args.model,
-                 "Model folder (config.json + safetensors) or, with --random-weights, a config.json")
-      ->required();
+                 "Model folder (config.json + safetensors) or, with --random-weights, a config.json "
+                 "(default: the embedded SynthVQA model)");
   cmd.add_option("--dtype", args.dtype, "Compute dtype")->check(CLI::IsMember({"fp32", "bf16"}))->capture_default_str();
   cmd.add_option("--device", args.device, "Device")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   cmd.add_option("--threads", args.threads, "Intra-op threads (default: all cores)")->check(CLI::NonNegativeNumber);

@@ -45,6 +45,11 @@ const std::vector<Format>& formats() {
        {"questions", "images", "kind"},
        {"annotations", "ocr"},
        &detail::load_llava_jsonl},
+      {{"synthvqa", "synthvqa:split=train|val|test[,n=N][,seed=S][,format=vqav2|gqa|textvqa][,dir=DIR]",
+        "SynthVQA, prune-bench's embedded benchmark, generated on first use (docs/synthvqa.md)"},
+       {"split"},
+       {"n", "seed", "format", "dir"},
+       &detail::load_synthvqa},
   };
   return list;
 }

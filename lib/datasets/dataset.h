@@ -53,6 +53,7 @@ struct Dataset {
 //   textvqa:json=FILE[,ocr=FILE],images=DIR
 //   gqa:questions=FILE,images=DIR
 //   llava-jsonl:questions=FILE,images=DIR,kind=vqav2|textvqa|gqa[,annotations=FILE][,ocr=FILE]
+//   synthvqa:split=train|val|test[,n=N][,seed=S][,format=vqav2|gqa|textvqa][,dir=DIR]
 // pb::Error for an unknown format or key, a missing required key, an unreadable or malformed file
 // (naming the file and the byte offset, or for jsonl the line), duplicate keys (naming the key), and
 // image names that would leave the images folder.

@@ -31,6 +31,7 @@ Dataset load_vqav2(const SpecArgs& args);
 Dataset load_textvqa(const SpecArgs& args);
 Dataset load_gqa(const SpecArgs& args);
 Dataset load_llava_jsonl(const SpecArgs& args);
+Dataset load_synthvqa(const SpecArgs& args);  // generates the split on first use, then loads it
 
 // --- official ground truth ---
 
