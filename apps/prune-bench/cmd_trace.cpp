@@ -9,9 +9,13 @@
 
 #include "command.h"
 #include "common_options.h"
+#include "core/embedded_defaults.h"
 #include "core/error.h"
+#include "datasets/dataset.h"
+#include "eval/protocol.h"
 #include "io/safetensors.h"
 #include "models/attention_recorder.h"
+#include "pipeline/model_inputs.h"
 #include "pipeline/model_loader.h"
 #include "pipeline/pruned_prefill.h"
 #include "models/torch_tensor.h"
@@ -24,6 +28,9 @@ namespace {
 struct TraceArgs {
   ModelSource model;
   std::string inputs, out;
+  // Without --inputs: one sample of a dataset, prepared as the protocol says (default: SynthVQA val #0).
+  std::string dataset = kEmbeddedDataset, protocol = "llava15", tokenizer;
+  int64_t sample = 0;
   int64_t generate = 0;
   std::string pruner = "none", budget;
 };
@@ -40,21 +47,48 @@ at::Tensor input_tensor(const SafetensorsFile& file, const std::string& name, c1
   return tensor_from_view(*view, type).clone();
 }
 
+struct TraceInputs {
+  std::string name;          // for messages and the pruner's per-sample seed
+  at::Tensor pixels;         // [3, H, W] f32
+  std::vector<int64_t> ids;  // prompt ids, -200 where the image goes
+};
+
+TraceInputs inputs_from_file(const std::string& path) {
+  const auto inputs = SafetensorsFile::open(path);
+  const at::Tensor input_ids = input_tensor(*inputs, "input_ids", at::kLong, 1);  // [n]
+  return {path, input_tensor(*inputs, "pixel_values", at::kFloat, 3),
+          std::vector<int64_t>(input_ids.data_ptr<int64_t>(), input_ids.data_ptr<int64_t>() + input_ids.numel())};
+}
+
+TraceInputs inputs_from_dataset(const TraceArgs& args, const VisionConfig& vision) {
+  const Protocol& protocol = protocol_by_name(args.protocol);
+  const Dataset dataset = load_dataset(args.dataset);
+  if (args.sample >= static_cast<int64_t>(dataset.samples.size())) {
+    throw Error(fmt::format("trace: --sample {}: dataset '{}' has {} samples", args.sample, args.dataset,
+                            dataset.samples.size()));
+  }
+  const Sample& sample = dataset.samples[static_cast<size_t>(args.sample)];
+  const std::string tokenizer_path = args.tokenizer.empty() ? default_tokenizer_path(args.model.model) : args.tokenizer;
+  const SentencePieceTokenizer tokenizer = SentencePieceTokenizer::load(tokenizer_path);
+  return {sample.key, load_pixel_values(sample.image_path, protocol.image_mode, vision),
+          prompt_ids(tokenizer, protocol.prompt_template, question_text(sample, dataset.kind, protocol.question_style))};
+}
+
 void run_trace(const TraceArgs& args) {
   c10::InferenceMode guard;
-  const auto inputs = SafetensorsFile::open(args.inputs);
-  const at::Tensor pixels = input_tensor(*inputs, "pixel_values", at::kFloat, 3);    // [3, H, W]
-  const at::Tensor input_ids = input_tensor(*inputs, "input_ids", at::kLong, 1);     // [n]
   auto pruner = make_pruner(args.pruner, Budget::parse(args.budget));
   const LlavaModel model = load_model(args.model);
   pruner->resolve(model->config());
-  const std::vector<int64_t> ids(input_ids.data_ptr<int64_t>(), input_ids.data_ptr<int64_t>() + input_ids.numel());
+  const TraceInputs in = args.inputs.empty() ? inputs_from_dataset(args, model->config().vision)
+                                             : inputs_from_file(args.inputs);
+  const at::Tensor& pixels = in.pixels;
+  const std::vector<int64_t>& ids = in.ids;
 
   std::set<int64_t> vision_layers;
   for (int64_t l = 0; l < vision_layers_to_run(model->config()); ++l) vision_layers.insert(l);
   LastRowAttentionRecorder attention;
   Session session;
-  const PrunedPrefill out = run_pruned_prefill(*model, *pruner, args.inputs, pixels, ids, session,
+  const PrunedPrefill out = run_pruned_prefill(*model, *pruner, in.name, pixels, ids, session,
                                                /*all_logits=*/true, args.generate, &attention, vision_layers);
 
   std::vector<std::pair<std::string, at::Tensor>> outputs = {
@@ -105,8 +139,15 @@ void setup_trace(CLI::App& app) {
   auto args = std::make_shared<TraceArgs>();
   CLI::App* cmd = app.add_subcommand("trace", "Dump a model's intermediate outputs for one prepared input");
   add_model_options(*cmd, args->model);
-  cmd->add_option("--inputs", args->inputs, "safetensors with pixel_values [3,H,W] f32 and input_ids [n] i64")
-      ->required();
+  cmd->add_option("--inputs", args->inputs,
+                  "safetensors with pixel_values [3,H,W] f32 and input_ids [n] i64 (default: --sample of --dataset)");
+  cmd->add_option("--dataset", args->dataset, "Dataset spec to take the sample from when no --inputs is given")
+      ->capture_default_str();
+  cmd->add_option("--sample", args->sample, "Index of that sample in file order")->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--protocol", args->protocol, "How that sample becomes a prompt and an image")
+      ->check(CLI::IsMember({"llava15", "lmms-eval"}))->capture_default_str();
+  cmd->add_option("--tokenizer", args->tokenizer, "SentencePiece model (default: tokenizer.model beside the model)");
   cmd->add_option("--out", args->out, "Output safetensors")->required();
   cmd->add_option("--generate", args->generate, "Also greedily generate N tokens (no EOS stop)")
       ->check(CLI::NonNegativeNumber);

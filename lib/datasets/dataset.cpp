@@ -189,7 +189,9 @@ Dataset load_dataset(const std::string& spec) {
   Dataset dataset = format->load(args);
   dataset.spec = spec;
   dataset.source_format = format->info.name;
-  dataset.spec_values = args.values;
+  // Merged, not replaced: a generating format (synthvqa) keeps the files its inner loader read
+  // (questions=, annotations=, images=), which the submission writer needs.
+  for (const auto& [key, value] : args.values) dataset.spec_values[key] = value;
   dataset.reindex();
   return dataset;
 }

@@ -8,6 +8,7 @@
 #include "core/embedded_defaults.h"
 #include "core/error.h"
 #include "datasets/formats.h"
+#include "synth/sample.h"
 #include "synth/synth_writer.h"
 
 namespace pb::detail {

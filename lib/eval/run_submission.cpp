@@ -3,6 +3,9 @@
 #include <filesystem>
 #include <map>
 
+#include <fmt/format.h>
+
+#include "core/error.h"
 #include "datasets/submission.h"
 #include "datasets/text_case.h"
 #include "eval/summary.h"
@@ -43,6 +46,10 @@ std::string write_run_submission(const Dataset& dataset, const std::vector<nlohm
   switch (dataset.kind) {
     case DatasetKind::kVqav2: {
       const auto questions = dataset.spec_values.find("questions");
+      if (questions == dataset.spec_values.end()) {
+        throw Error(fmt::format("dataset '{}': no questions file recorded, cannot write the VQAv2 submission",
+                                dataset.spec));
+      }
       write_vqav2_submission((fs::path(folder) / "vqav2_submission.json").string(), questions->second, answers);
       return "vqav2_submission.json";
     }

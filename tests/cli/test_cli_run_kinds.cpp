@@ -57,6 +57,16 @@ TEST_CASE("run: TextVQA with its OCR file writes the EvalAI submission", "[cli][
   CHECK(submission[0]["question_id"] == 34602);
 }
 
+TEST_CASE("run: a synthvqa: spec generates the split and writes its VQAv2 submission", "[cli][run]") {
+  const fs::path dir = temp_dir("run_synthvqa");
+  const nlohmann::json s =
+      run_and_summarise("synthvqa:split=val,n=6,seed=3,dir=" + (dir / "data").string(), dir / "out");
+  CHECK(s["counts"]["scored"] == 6);
+  CHECK(s["metrics"]["metric"] == "llava_submit");  // the llava15 protocol's VQAv2 metric
+  const nlohmann::json submission = nlohmann::json::parse(read_text(dir / "out" / "vqav2_submission.json"));
+  CHECK(submission.size() == 6);
+}
+
 TEST_CASE("run: a VQAv2 submission lists every question, blank where unanswered", "[cli][run]") {
   const fs::path dir = temp_dir("run_vqav2_submission");
   const std::string spec = write_vqav2_fixture(dir / "data", 5);

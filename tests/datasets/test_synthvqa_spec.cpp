@@ -17,6 +17,9 @@ TEST_CASE("datasets: synthvqa: generates once, then reuses the split", "[dataset
   CHECK(first.samples.size() == 12);
   CHECK(first.source_format == "synthvqa");
   CHECK(first.kind == DatasetKind::kVqav2);
+  // The generated files stay recorded beside the spec's own keys (the VQAv2 submission needs questions=).
+  CHECK(first.spec_values.at("split") == "val");
+  CHECK(first.spec_values.at("questions").find("val-n12-seed4") != std::string::npos);
   const std::filesystem::path manifest = std::filesystem::path(dir.path()) / "val-n12-seed4" / "manifest.tsv";
   REQUIRE(std::filesystem::exists(manifest));
   const auto written = std::filesystem::last_write_time(manifest);
