@@ -47,6 +47,10 @@ int main(int argc, char** argv) {
     for (int64_t i = 0; i < batch; ++i) examples.push_back(pb::make_synth_example(tok, cfg, "train", 0, i, turns));
   });
   const pb::TrainingBatch b = pb::collate(examples, cfg.vision.image_size, model->image_tokens());
+  int64_t targets = 0;
+  for (const pb::SynthExample& e : examples) for (bool t : e.is_target) targets += t ? 1 : 0;
+  fmt::print("batch {} x {} turns: spliced sequence {} tokens, {:.1f} target tokens per image\n", batch, turns,
+             b.targets.size(1), static_cast<double>(targets) / static_cast<double>(batch));
   fmt::print("| precision | generate ms | forward ms | backward ms | optimiser ms | ms/image | ms/question |\n|---|---|---|---|---|---|---|\n");
   for (bool bf16 : {false, true}) {
     double f = 1e30, bw = 1e30, o = 1e30;
