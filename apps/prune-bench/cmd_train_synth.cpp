@@ -22,6 +22,9 @@ void setup_train_synth(CLI::App& app) {
   cmd->add_option("--turns", o->turns, "Questions per image (a multi-turn conversation)")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--lr", o->lr, "Peak learning rate (AdamW)")->capture_default_str();
   cmd->add_option("--warmup", o->warmup, "Linear warm-up steps")->capture_default_str();
+  cmd->add_option("--patch-loss", o->patch_loss_weight,
+                  "Weight of the auxiliary per-patch colour/shape/character loss on the vision features (0 = off)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the weights and of the training stream")->capture_default_str();
   cmd->add_option("--precision", o->precision, "bf16 autocast or fp32")->check(CLI::IsMember({"bf16", "fp32"}))->capture_default_str();
   cmd->add_option("--device", o->device, "Device")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 namespace pb::synth {
@@ -83,13 +84,13 @@ std::vector<cv::Point> polygon(const Object& o, int count, double start, const s
   return pts;
 }
 
-void draw_object(cv::Mat& img, const Object& o) {
-  const cv::Scalar colour = bgr_scalar(o.bgr);
+// `line_type` cv::LINE_AA for the image; cv::LINE_8 for label maps, whose values must not blend.
+void draw_object(cv::Mat& img, const Object& o, const cv::Scalar& colour, int line_type) {
   std::vector<cv::Point> pts;
   switch (o.shape) {
     case Shape::kCircle:
       cv::circle(img, cv::Point(static_cast<int>(std::lround(o.cx)), static_cast<int>(std::lround(o.cy))),
-                 static_cast<int>(std::lround(o.radius)), colour, cv::FILLED, cv::LINE_AA);
+                 static_cast<int>(std::lround(o.radius)), colour, cv::FILLED, line_type);
       return;
     case Shape::kSquare: pts = polygon(o, 4, kPi / 4, {1.0}); break;
     case Shape::kTriangle: pts = polygon(o, 3, -kPi / 2, {1.0}); break;
@@ -106,7 +107,26 @@ void draw_object(cv::Mat& img, const Object& o) {
       break;
     }
   }
-  cv::fillPoly(img, std::vector<std::vector<cv::Point>>{pts}, colour, cv::LINE_AA);
+  cv::fillPoly(img, std::vector<std::vector<cv::Point>>{pts}, colour, line_type);
+}
+
+struct SignText {
+  int thickness = 1;
+  double scale = 1;
+  cv::Size size;      // of the whole text
+  cv::Point origin;   // bottom-left of the text, as putText takes it
+};
+
+SignText sign_text_layout(const Sign& s) {
+  SignText t;
+  t.thickness = std::max(1, static_cast<int>(std::lround(s.text_height / 7)));
+  int baseline = 0;
+  const cv::Size unit = cv::getTextSize(s.text, cv::FONT_HERSHEY_SIMPLEX, 1.0, t.thickness, &baseline);
+  t.scale = s.text_height / unit.height;
+  t.size = cv::getTextSize(s.text, cv::FONT_HERSHEY_SIMPLEX, t.scale, t.thickness, &baseline);
+  t.origin = cv::Point(static_cast<int>(std::lround(s.x + (s.w - t.size.width) / 2)),
+                       static_cast<int>(std::lround(s.y + (s.h + t.size.height) / 2)));
+  return t;
 }
 
 void draw_sign(cv::Mat& img, const Sign& s) {
@@ -114,14 +134,8 @@ void draw_sign(cv::Mat& img, const Sign& s) {
   const cv::Point br(static_cast<int>(std::lround(s.x + s.w)), static_cast<int>(std::lround(s.y + s.h)));
   cv::rectangle(img, tl, br, cv::Scalar(240, 245, 245), cv::FILLED);
   cv::rectangle(img, tl, br, cv::Scalar(40, 40, 40), 2);
-  const int thickness = std::max(1, static_cast<int>(std::lround(s.text_height / 7)));
-  int baseline = 0;
-  const cv::Size unit = cv::getTextSize(s.text, cv::FONT_HERSHEY_SIMPLEX, 1.0, thickness, &baseline);
-  const double scale = s.text_height / unit.height;
-  const cv::Size size = cv::getTextSize(s.text, cv::FONT_HERSHEY_SIMPLEX, scale, thickness, &baseline);
-  const cv::Point origin(static_cast<int>(std::lround(s.x + (s.w - size.width) / 2)),
-                         static_cast<int>(std::lround(s.y + (s.h + size.height) / 2)));
-  cv::putText(img, s.text, origin, cv::FONT_HERSHEY_SIMPLEX, scale, cv::Scalar(20, 20, 20), thickness, cv::LINE_AA);
+  const SignText t = sign_text_layout(s);
+  cv::putText(img, s.text, t.origin, cv::FONT_HERSHEY_SIMPLEX, t.scale, cv::Scalar(20, 20, 20), t.thickness, cv::LINE_AA);
 }
 
 }  // namespace
@@ -129,7 +143,7 @@ void draw_sign(cv::Mat& img, const Sign& s) {
 cv::Mat render_scene(const Scene& scene, Rng& rng) {
   cv::Mat img(scene.height, scene.width, CV_8UC3);
   draw_background(img, rng);
-  for (const Object& o : scene.objects) draw_object(img, o);
+  for (const Object& o : scene.objects) draw_object(img, o, bgr_scalar(o.bgr), cv::LINE_AA);
   if (scene.has_sign) draw_sign(img, scene.sign);
   return img;
 }
@@ -155,6 +169,44 @@ double informative_patch_fraction(const Scene& scene) {
     }
   }
   return touched / 576.0;
+}
+
+PatchLabels patch_labels(const Scene& scene, int grid) {
+  // Which object covers each pixel: 1 + its index, drawn exactly as render_scene draws it but
+  // without anti-aliasing.
+  cv::Mat owner(scene.height, scene.width, CV_8U, cv::Scalar(0));
+  for (size_t i = 0; i < scene.objects.size(); ++i) {
+    draw_object(owner, scene.objects[i], cv::Scalar(static_cast<double>(i + 1)), cv::LINE_8);
+  }
+  SignText text;
+  if (scene.has_sign) text = sign_text_layout(scene.sign);
+  const auto n = static_cast<size_t>(grid) * static_cast<size_t>(grid);
+  PatchLabels labels{std::vector<int64_t>(n, 0), std::vector<int64_t>(n, 0), std::vector<int64_t>(n, 0)};
+  // LLaVA-1.5 `pad`: a centred square of the longer side, cut into grid x grid patches.
+  const double l = std::max(scene.width, scene.height);
+  const double ox = (l - scene.width) / 2, oy = (l - scene.height) / 2, patch = l / grid;
+  for (int py = 0; py < grid; ++py) {
+    for (int px = 0; px < grid; ++px) {
+      const size_t k = static_cast<size_t>(py) * static_cast<size_t>(grid) + static_cast<size_t>(px);
+      const auto x = static_cast<int>(std::floor((px + 0.5) * patch - ox));
+      const auto y = static_cast<int>(std::floor((py + 0.5) * patch - oy));
+      if (x < 0 || y < 0 || x >= scene.width || y >= scene.height) continue;  // padding
+      if (const int id = owner.at<uint8_t>(y, x); id > 0) {
+        const Object& o = scene.objects[static_cast<size_t>(id - 1)];
+        labels.colour[k] = 1 + static_cast<int64_t>(o.colour);
+        labels.shape[k] = 1 + static_cast<int64_t>(o.shape);
+      }
+      if (scene.has_sign && y >= text.origin.y - text.size.height && y < text.origin.y && x >= text.origin.x &&
+          x < text.origin.x + text.size.width) {
+        // Characters taken as equal-width slices of the text: close enough for Hershey capitals.
+        const size_t chars = scene.sign.text.size();
+        const auto slot = static_cast<size_t>((x - text.origin.x) * static_cast<int>(chars) / text.size.width);
+        const char* where = std::strchr(kSignCharacters, scene.sign.text[std::min(slot, chars - 1)]);
+        if (where != nullptr) labels.character[k] = 1 + (where - kSignCharacters);
+      }
+    }
+  }
+  return labels;
 }
 
 }  // namespace pb::synth

@@ -4,6 +4,10 @@
 
 #include <opencv2/core/mat.hpp>
 
+#include <cstdint>
+#include <string>
+#include <vector>
+
 #include "synth/scene.h"
 
 namespace pb::synth {
@@ -15,5 +19,19 @@ cv::Mat render_scene(const Scene& scene, Rng& rng);
 // The fraction of the 24x24 patches of the LLaVA-1.5 input (padded to a square, 336 px) that some
 // object or the sign touches: the informative part of the image.
 double informative_patch_fraction(const Scene& scene);
+
+// Per-patch ground truth of the LLaVA-1.5 input grid (the image padded to a centred square of its
+// longer side, cut into grid x grid patches), read at each patch's centre pixel; 0 = nothing there.
+// colour: 1 + Colour, shape: 1 + Shape (the object drawn there, without anti-aliasing), character:
+// 1 + the index in kSignCharacters of the sign character there (the text taken as equal-width
+// slices). Row-major, grid * grid each. Used by train-synth's auxiliary patch loss.
+struct PatchLabels {
+  std::vector<int64_t> colour, shape, character;
+};
+inline constexpr int64_t kPatchColourClasses = 1 + static_cast<int64_t>(kColours.size());
+inline constexpr int64_t kPatchShapeClasses = 1 + static_cast<int64_t>(kShapes.size());
+inline constexpr int64_t kPatchCharacterClasses =
+    1 + static_cast<int64_t>(std::char_traits<char>::length(kSignCharacters));
+PatchLabels patch_labels(const Scene& scene, int grid = 24);
 
 }  // namespace pb::synth

@@ -58,8 +58,8 @@ at::Tensor decoder_layer(const torch::nn::Module& layer, const TextConfig& cfg, 
   return hidden + sub<LinearImpl>(layer, "mlp.down_proj").forward(at::silu(gate) * up);
 }
 
-// Hidden states after the final norm, [B, L, D].
-at::Tensor final_hidden(const LlavaModelImpl& model, const TrainingBatch& batch) {
+// Hidden states after the final norm, [B, L, D]; the projector's input rows in *features_out.
+at::Tensor final_hidden(const LlavaModelImpl& model, const TrainingBatch& batch, at::Tensor* features_out = nullptr) {
   const LlavaConfig& cfg = model.config();
   PB_CHECK(cfg.vision_feature_layers.size() == 1, "training supports one vision feature layer");
   const auto children = model.named_children();
@@ -72,6 +72,7 @@ at::Tensor final_hidden(const LlavaModelImpl& model, const TrainingBatch& batch)
   at::Tensor features = out.hidden_states.at(index);  // [B, 1+P, Dv]
   if (cfg.vision_feature_select_strategy == "default") features = features.narrow(1, 1, features.size(1) - 1);
   const at::Tensor image = projector.forward(features);  // [B, P, D]
+  if (features_out != nullptr) *features_out = features;
 
   const LlamaModel lm = model.language_model();
   const at::Tensor ids = batch.ids.to(options.device());
@@ -104,14 +105,14 @@ at::Tensor batched_logits(const LlavaModelImpl& model, const TrainingBatch& batc
 }
 
 BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch) {
-  const at::Tensor hidden = final_hidden(model, batch);  // [B, L, D]
+  BatchLoss out;
+  const at::Tensor hidden = final_hidden(model, batch, &out.vision_features);  // [B, L, D]
   const at::Tensor targets = batch.targets.to(hidden.device());
   const at::Tensor where = targets.ne(-100);                 // [B, L]
   const at::Tensor rows = where.flatten().nonzero().squeeze(1);
   // Only the rows that carry a target go through lm_head (the answer is a few tokens of ~600).
   const at::Tensor logits = at::linear(hidden.flatten(0, 1).index_select(0, rows), lm_head(model)).to(at::kFloat);
   const at::Tensor wanted = targets.flatten().index_select(0, rows);
-  BatchLoss out;
   out.loss = at::cross_entropy_loss(logits, wanted);
   const at::Tensor right = logits.detach().argmax(-1).eq(wanted);
   out.tokens = wanted.numel();

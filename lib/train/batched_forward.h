@@ -15,6 +15,7 @@ struct TrainingBatch {
   at::Tensor targets;    // [B, L] int64 over the spliced sequence (L = T - 1 + image tokens): the token
                          // position t must predict, or -100 where no loss is taken
   int64_t image_pos = 0; // column of the image marker, the same in every row (the prompt prefix is fixed)
+  at::Tensor patch_labels;  // [B, 3, P] int64: per-patch colour / shape / character classes (0 = none)
 };
 
 // Logits [B, L, V] fp32 of the spliced sequences (image embeddings in place of the marker).
@@ -25,6 +26,7 @@ struct BatchLoss {
   int64_t tokens = 0;           // target tokens
   int64_t correct_tokens = 0;   // of which the argmax is right
   int64_t correct_samples = 0;  // rows whose every target token is right (teacher forced)
+  at::Tensor vision_features;   // [B, P, Dv]: the feature layer's patch rows the projector reads
 };
 BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch);
 

@@ -11,6 +11,7 @@
 #include "image/clip_preprocess.h"
 #include "image/image_io.h"
 #include "pipeline/model_inputs.h"
+#include "synth/render.h"
 #include "synth/sample.h"
 #include "synth/synth_rng.h"
 
@@ -40,6 +41,11 @@ SynthExample make_synth_example(const SentencePieceTokenizer& tok, const LlavaCo
   user += std::string("\n") + kShortAnswerInstruction;
   e.prompt_ids = prompt_ids(tok, PromptTemplate::kVicunaV1, user);
   e.type = synth::question_type_name(s.question.type);
+  const synth::PatchLabels labels =
+      synth::patch_labels(s.scene, static_cast<int>(cfg.vision.image_size / cfg.vision.patch_size));
+  for (const auto* part : {&labels.colour, &labels.shape, &labels.character}) {
+    e.patch_labels.insert(e.patch_labels.end(), part->begin(), part->end());
+  }
   auto add = [&](const std::vector<int64_t>& ids, bool target) {
     e.ids.insert(e.ids.end(), ids.begin(), ids.end());
     e.is_target.insert(e.is_target.end(), ids.size(), target ? 1 : 0);
@@ -83,12 +89,15 @@ TrainingBatch collate(const std::vector<SynthExample>& examples, int64_t image_s
   batch.pixels = at::empty({b, 3, image_size, image_size}, at::kFloat);
   batch.ids = at::zeros({b, t}, at::kLong);  // pads: id 0 (unk), never a target and never attended to
   batch.targets = at::full({b, l}, -100, at::kLong);
+  batch.patch_labels = at::empty({b, 3, image_tokens}, at::kLong);
   auto ids = batch.ids.accessor<int64_t, 2>();
   auto targets = batch.targets.accessor<int64_t, 2>();
   for (int64_t i = 0; i < b; ++i) {
     const SynthExample& e = examples[static_cast<size_t>(i)];
     PB_CHECK(static_cast<int64_t>(e.pixels.size()) == 3 * image_size * image_size, "pixel count");
     std::copy(e.pixels.begin(), e.pixels.end(), batch.pixels[i].data_ptr<float>());
+    PB_CHECK(static_cast<int64_t>(e.patch_labels.size()) == 3 * image_tokens, "patch label count");
+    std::copy(e.patch_labels.begin(), e.patch_labels.end(), batch.patch_labels[i].data_ptr<int64_t>());
     for (size_t j = 0; j < e.ids.size(); ++j) ids[i][static_cast<int64_t>(j)] = e.ids[j];
     // Column j of the text is sequence position j before the image and j - 1 + image_tokens after.
     auto position = [&](int64_t j) { return j < image_pos ? j : j - 1 + image_tokens; };

@@ -19,6 +19,7 @@ struct SynthExample {
   std::vector<int64_t> ids;         // the whole conversation: every turn's prompt, answer and EOS
   std::vector<uint8_t> is_target;   // per ids: 1 for answer tokens and EOS (the tokens trained on)
   std::string type;                 // the first question's type
+  std::vector<int64_t> patch_labels;  // [3, P]: colour, shape, sign character per patch (synth::patch_labels)
 };
 
 // Sample `index` of `split` as a conversation of up to `turns` questions about its image: the

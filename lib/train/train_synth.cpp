@@ -23,6 +23,7 @@
 #include "metrics/answer_metrics.h"
 #include "pipeline/model_loader.h"
 #include "synth/sample.h"
+#include "train/patch_heads.h"
 #include "train/synth_batches.h"
 
 namespace pb {
@@ -84,7 +85,7 @@ std::vector<SynthExample> make_examples(const SentencePieceTokenizer& tok, const
 nlohmann::json trajectory_key(const TrainSynthOptions& o, const LlavaConfig& cfg) {
   return {{"config_hash", cfg.hash()}, {"tokenizer", file_hash(o.tokenizer)}, {"batch", o.batch}, {"turns", o.turns}, {"lr", o.lr},
           {"min_lr_ratio", o.min_lr_ratio}, {"weight_decay", o.weight_decay}, {"warmup", o.warmup},
-          {"seed", o.seed}, {"precision", o.precision}, {"steps", o.steps}};
+          {"seed", o.seed}, {"precision", o.precision}, {"steps", o.steps}, {"patch_loss", o.patch_loss_weight}};
 }
 
 struct AutocastScope {
@@ -160,9 +161,16 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     model = LlavaModelImpl::random(cfg, options, o.seed);
   }
   make_trainable(*model);
+  // Training-only heads; their own seed stream, so the model's initial weights do not depend on them.
+  PatchHeads heads(cfg.vision.hidden_size, o.seed + 1);
+  heads->to(options.device);
+  if (step > 0 && o.patch_loss_weight > 0) torch::load(heads, (ckpt / "patch_heads.pt").string());
 
   std::vector<at::Tensor> decay, no_decay;  // norms and biases are not decayed (GPT-2 / LLaMA practice)
   for (const at::Tensor& p : model->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+  if (o.patch_loss_weight > 0) {
+    for (const at::Tensor& p : heads->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+  }
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
                                  torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(o.weight_decay)));
@@ -176,6 +184,8 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   TrainSynthResult result;
   std::vector<double> window;
   double window_token_acc = 0;
+  double window_patch_loss = 0;
+  int64_t window_object_patches = 0, window_colour_right = 0, window_shape_right = 0;
   const auto start = Clock::now();
   const int64_t first_step = step;
   // Examples are made on this thread between steps, not prefetched on another: on 2 cores a third
@@ -187,6 +197,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     fs::remove_all(tmp);
     save_model_folder(*model, tmp.string(), at::kFloat);
     torch::save(optimizer, (tmp / "optimizer.pt").string());
+    if (o.patch_loss_weight > 0) torch::save(heads, (tmp / "patch_heads.pt").string());
     write_file_atomic((tmp / "state.json").string(), nlohmann::json{{"key", key}, {"step", step}}.dump(2) + "\n");
     fs::remove_all(ckpt);
     fs::rename(tmp, ckpt);
@@ -198,19 +209,23 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     optimizer.zero_grad();
     BatchLoss loss;
+    PatchHeadLoss patch;
     {
       AutocastScope autocast(o.precision == "bf16", cuda);
       loss = batch_loss(*model, batch);
+      if (o.patch_loss_weight > 0) patch = heads->loss(loss.vision_features, batch.patch_labels);
     }
-    loss.loss.backward();
+    (o.patch_loss_weight > 0 ? loss.loss + o.patch_loss_weight * patch.loss : loss.loss).backward();
     at::Tensor norm = at::zeros({}, at::kFloat);
     {
       // Global gradient-norm clipping at 1.0 (GPT-2 / LLaMA training practice).
       std::vector<at::Tensor> grads;
-      for (const at::Tensor& p : model->parameters()) if (p.grad().defined()) grads.push_back(p.grad().norm().pow(2));
+      std::vector<at::Tensor> params = model->parameters();
+      if (o.patch_loss_weight > 0) for (const at::Tensor& p : heads->parameters()) params.push_back(p);
+      for (const at::Tensor& p : params) if (p.grad().defined()) grads.push_back(p.grad().norm().pow(2));
       norm = at::stack(grads).sum().sqrt();
       const double scale = std::min(1.0, 1.0 / (norm.item<double>() + 1e-6));
-      if (scale < 1.0) for (const at::Tensor& p : model->parameters()) if (p.grad().defined()) p.grad().mul_(scale);
+      if (scale < 1.0) for (const at::Tensor& p : params) if (p.grad().defined()) p.grad().mul_(scale);
     }
     optimizer.step();
     ++step;
@@ -218,6 +233,12 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     PB_CHECK(std::isfinite(l), fmt::format("train-synth: loss is {} at step {}", l, step));
     window.push_back(l);
     window_token_acc += static_cast<double>(loss.correct_tokens) / static_cast<double>(std::max<int64_t>(1, loss.tokens));
+    if (o.patch_loss_weight > 0) {
+      window_patch_loss += patch.loss.item<double>();
+      window_object_patches += patch.object_patches;
+      window_colour_right += patch.colour_right;
+      window_shape_right += patch.shape_right;
+    }
     if (static_cast<int64_t>(window.size()) == o.log_every || step == o.steps) {
       double mean = 0;
       for (double v : window) mean += v;
@@ -226,19 +247,32 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
       const double per_sample_ms = 1000 * seconds / static_cast<double>((step - first_step) * o.batch);
       if (result.first_loss == 0) result.first_loss = mean;
       result.last_loss = mean;
-      log << nlohmann::json{{"step", step}, {"samples", step * o.batch}, {"loss", mean},
-                            {"token_accuracy", window_token_acc / static_cast<double>(window.size())}, {"lr", lr},
-                            {"grad_norm", norm.item<double>()}, {"ms_per_sample", per_sample_ms}}.dump()
-          << "\n";
+      nlohmann::json entry = {{"step", step}, {"samples", step * o.batch}, {"loss", mean},
+                              {"token_accuracy", window_token_acc / static_cast<double>(window.size())}, {"lr", lr},
+                              {"grad_norm", norm.item<double>()}, {"ms_per_sample", per_sample_ms}};
+      const double object_patches = static_cast<double>(std::max<int64_t>(1, window_object_patches));
+      if (o.patch_loss_weight > 0) {
+        entry["patch_loss"] = window_patch_loss / static_cast<double>(window.size());
+        entry["patch_colour_accuracy"] = static_cast<double>(window_colour_right) / object_patches;
+        entry["patch_shape_accuracy"] = static_cast<double>(window_shape_right) / object_patches;
+      }
+      log << entry.dump() << "\n";
       log.flush();
       if (!o.quiet) {
         const double eta = per_sample_ms * static_cast<double>((o.steps - step) * o.batch) / 60000.0;
-        fmt::print(stderr, "{}step {}/{}  loss {:.4f}  token acc {:.3f}  lr {:.2e}  {:.0f} ms/sample  eta {:.0f} min{}",
-                   isatty(2) ? "\r" : "", step, o.steps, mean, window_token_acc / static_cast<double>(window.size()), lr,
-                   per_sample_ms, eta, isatty(2) ? "   " : "\n");
+        const std::string patches =
+            o.patch_loss_weight > 0
+                ? fmt::format("  patch colour/shape {:.2f}/{:.2f}", window_colour_right / object_patches,
+                              window_shape_right / object_patches)
+                : "";
+        fmt::print(stderr, "{}step {}/{}  loss {:.4f}  token acc {:.3f}{}  lr {:.2e}  {:.0f} ms/sample  eta {:.0f} min{}",
+                   isatty(2) ? "\r" : "", step, o.steps, mean, window_token_acc / static_cast<double>(window.size()),
+                   patches, lr, per_sample_ms, eta, isatty(2) ? "   " : "\n");
       }
       window.clear();
       window_token_acc = 0;
+      window_patch_loss = 0;
+      window_object_patches = window_colour_right = window_shape_right = 0;
     }
     if (step % o.checkpoint_every == 0 || step == last_step) save_checkpoint();
     if (o.eval_samples > 0 && (step % o.eval_every == 0 || step == o.steps)) {

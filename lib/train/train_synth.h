@@ -21,6 +21,9 @@ struct TrainSynthOptions {
   int64_t turns = 4;         // questions per image: a multi-turn conversation shares one image's 576 tokens
   double lr = 1e-3, min_lr_ratio = 0.1, weight_decay = 0.05;
   int64_t warmup = 200;
+  // Weight of the auxiliary per-patch colour / shape / character loss (train/patch_heads.h) added to
+  // the answer loss; 0 trains on the answers alone.
+  double patch_loss_weight = 1.0;
   uint64_t seed = 0;         // weights and the training-sample stream
   std::string precision = "bf16";  // "bf16" (CPU/CUDA autocast, fp32 master weights) or "fp32"
   std::string device = "cpu";

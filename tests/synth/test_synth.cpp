@@ -197,4 +197,47 @@ TEST_CASE("synth: objects and signs cover a minority of the 576 patches", "[synt
   CHECK(sum / n >= 0.03);  // and not vanishingly small: the model must see them
 }
 
+TEST_CASE("synth: patch labels name the object or sign character at each patch centre", "[synth]") {
+  int64_t checked_objects = 0, signs = 0;
+  for (int64_t i = 0; i < 60; ++i) {
+    const synth::Scene scene = synth::make_sample("train", 0, i).scene;
+    const synth::PatchLabels labels = synth::patch_labels(scene, 24);
+    REQUIRE(labels.colour.size() == 576);
+    const double l = std::max(scene.width, scene.height);
+    const double ox = (l - scene.width) / 2, oy = (l - scene.height) / 2, patch = l / 24;
+    for (const synth::Object& o : scene.objects) {
+      // The patch holding the object's centre (every shape is filled there).
+      const int px = static_cast<int>((o.cx + ox) / patch), py = static_cast<int>((o.cy + oy) / patch);
+      const double centre_x = (px + 0.5) * patch - ox, centre_y = (py + 0.5) * patch - oy;
+      if (std::hypot(centre_x - o.cx, centre_y - o.cy) > 0.25 * o.radius) continue;  // centre pixel off the core
+      const size_t k = static_cast<size_t>(py * 24 + px);
+      INFO("sample " << i << " object at " << o.cx << "," << o.cy);
+      CHECK(labels.colour[k] == 1 + static_cast<int64_t>(o.colour));
+      CHECK(labels.shape[k] == 1 + static_cast<int64_t>(o.shape));
+      ++checked_objects;
+    }
+    // Labelled patches: a subset of the informative ones; characters only with a sign.
+    int64_t colour_patches = 0, character_patches = 0;
+    for (size_t k = 0; k < 576; ++k) {
+      colour_patches += labels.colour[k] > 0 ? 1 : 0;
+      character_patches += labels.character[k] > 0 ? 1 : 0;
+      CHECK((labels.colour[k] > 0) == (labels.shape[k] > 0));
+      CHECK(labels.character[k] < synth::kPatchCharacterClasses);
+    }
+    CHECK(colour_patches <= static_cast<int64_t>(576 * synth::informative_patch_fraction(scene)));
+    if (!scene.has_sign) CHECK(character_patches == 0);
+    if (scene.has_sign && character_patches > 0) {
+      ++signs;
+      // Every labelled character is one of the sign's.
+      for (size_t k = 0; k < 576; ++k) {
+        if (labels.character[k] == 0) continue;
+        const char c = synth::kSignCharacters[labels.character[k] - 1];
+        CHECK(scene.sign.text.find(c) != std::string::npos);
+      }
+    }
+  }
+  CHECK(checked_objects > 60);
+  CHECK(signs > 5);
+}
+
 }  // namespace pb::test

@@ -86,4 +86,33 @@ TEST_CASE("train: a few optimiser steps lower the loss, and a stopped and resume
   CHECK(done.steps_done == 16);
 }
 
+TEST_CASE("train: the loss reaches every trained parameter, the vision tower's included", "[train]") {
+  const LlavaConfig cfg = load_llava_config(synth_config());
+  auto model = LlavaModelImpl::random(cfg, ModelOptions{}, 3);
+  for (at::Tensor& p : model->parameters()) p.set_requires_grad(true);
+  const auto tok = SentencePieceTokenizer::load(synth_tokenizer());
+  std::vector<SynthExample> examples = {make_synth_example(tok, cfg, "train", 0, 0, 4),
+                                        make_synth_example(tok, cfg, "train", 0, 1, 4)};
+  const TrainingBatch batch = collate(examples, cfg.vision.image_size, model->image_tokens());
+  batch_loss(*model, batch).loss.backward();
+  int64_t with_gradient = 0;
+  for (const auto& item : model->named_parameters()) {
+    const std::string& name = item.key();
+    // The one CLIP layer past the feature layer exists only for its q/k probe (PruMerge+): LLaVA
+    // never runs it, so nothing flows back to it.
+    const bool probe_only = name.find("encoder.layers." + std::to_string(cfg.vision.num_hidden_layers - 1) + ".") !=
+                            std::string::npos;
+    const at::Tensor grad = item.value().grad();
+    INFO(name);
+    if (probe_only) {
+      CHECK((!grad.defined() || grad.abs().max().item<double>() == 0.0));
+      continue;
+    }
+    REQUIRE(grad.defined());
+    CHECK(grad.abs().max().item<double>() > 0.0);
+    ++with_gradient;
+  }
+  CHECK(with_gradient > 20);
+}
+
 }  // namespace pb::test

@@ -1,0 +1,52 @@
+#include "train/patch_heads.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "synth/render.h"
+
+namespace pb {
+
+PatchHeadsImpl::PatchHeadsImpl(int64_t vision_width, uint64_t seed) {
+  const at::TensorOptions options = at::TensorOptions(at::kFloat);
+  auto make = [&](const char* name, int64_t classes) {
+    return register_module(name, Linear(vision_width, classes, /*bias=*/true, options));
+  };
+  colour_ = make("colour", synth::kPatchColourClasses);
+  shape_ = make("shape", synth::kPatchShapeClasses);
+  character_ = make("character", synth::kPatchCharacterClasses);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  for (const auto& item : named_parameters()) {
+    at::Tensor p = item.value();
+    if (p.dim() >= 2) {
+      p.normal_(0.0, 0.02, gen);  // transformers' initializer_range, as LlavaModelImpl::random
+    } else {
+      p.zero_();
+    }
+    p.set_requires_grad(true);
+  }
+}
+
+PatchHeadLoss PatchHeadsImpl::loss(const at::Tensor& features, const at::Tensor& labels) const {
+  const at::Tensor x = features.flatten(0, 1);        // [B*P, Dv]
+  const at::Tensor l = labels.to(x.device());          // [B, 3, P]
+  PatchHeadLoss out;
+  at::Tensor logits[3];
+  const Linear* heads[3] = {&colour_, &shape_, &character_};
+  at::Tensor total;
+  for (int64_t h = 0; h < 3; ++h) {
+    logits[h] = (*heads[h])->forward(x).to(at::kFloat);  // [B*P, C]
+    const at::Tensor term = at::cross_entropy_loss(logits[h], l.select(1, h).flatten());
+    total = h == 0 ? term : total + term;
+  }
+  out.loss = total / 3;
+  const at::Tensor on_object = l.select(1, 0).flatten().gt(0);
+  out.object_patches = on_object.sum().item<int64_t>();
+  for (int64_t h = 0; h < 2; ++h) {
+    const at::Tensor right = logits[h].detach().argmax(-1).eq(l.select(1, h).flatten()).logical_and(on_object);
+    (h == 0 ? out.colour_right : out.shape_right) = right.sum().item<int64_t>();
+  }
+  return out;
+}
+
+}  // namespace pb
