@@ -58,6 +58,9 @@ LlavaModelImpl::LlavaModelImpl(const LlavaConfig& cfg, const ModelOptions& optio
   projector_ = register_module("multi_modal_projector",
                                Projector(cfg, vision_feature_width(cfg), tensor_options));
   language_model_ = register_module("language_model", LlamaModel(cfg.text, tensor_options));
+  if (cfg.model_type == "llava_next") {
+    image_newline_ = register_parameter("image_newline", at::empty({cfg.text.hidden_size}, tensor_options), false);
+  }
 }
 
 int64_t LlavaModelImpl::image_tokens() const { return image_tokens_per_image(cfg_); }

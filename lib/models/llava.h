@@ -19,6 +19,7 @@
 #include "models/clip_vision.h"
 #include "models/llama.h"
 #include "models/projector.h"
+#include "spec/anyres_layout.h"
 
 namespace pb {
 
@@ -35,6 +36,17 @@ struct ImageFeatures {
   // vision_features is a view of it), and per tower layer 0..layers_run the {q, k} [1+P, Dv] asked for.
   at::Tensor vision_tokens;
   std::vector<std::pair<at::Tensor, at::Tensor>> vision_qk;
+};
+
+// A LLaVA-NeXT image after encode_anyres (models/llava_next.cpp): every tile through the tower and
+// projector, then the original spatial_unpad packing (llava/model/llava_arch.py).
+struct AnyresFeatures {
+  at::Tensor image_embeds;        // [N, D]: the base tile's P rows, then the unpadded grid map row by row,
+                                  // image_newline closing every row
+  std::vector<int64_t> source;    // per packed row: tile * P + patch (tile 0 = base), or -1 for image_newline
+  int64_t grid_rows = 0, grid_cols = 0;  // the unpadded grid map, without the newline column
+  at::Tensor tile_features;       // [tiles, P, Dv*] the selected tower rows of every tile
+  std::vector<at::Tensor> vision_attentions;  // per tower layer run: [tiles, H, 1+P, 1+P] fp32 where asked
 };
 
 // Wall time of encode_image's two stages (synchronised on CUDA).
@@ -82,6 +94,12 @@ class LlavaModelImpl : public torch::nn::Module {
   // The same with q/k of chosen layers and an in-tower hook (which may change the row count).
   ImageFeatures encode_vision(const at::Tensor& pixel_values, const VisionTowerRequest& request) const;
   at::Tensor project(const at::Tensor& vision_features) const;  // [n, Dv*] -> [n, D]
+  // LLaVA-NeXT: tiles [1 + rows * cols, 3, S, S] normalised (image/anyres.h: base first, then the grid
+  // in raster order) of an image_width x image_height image given `layout`. pb::Error when the model
+  // is not llava_next or the tile count does not match the layout.
+  AnyresFeatures encode_anyres(const at::Tensor& tiles, int image_width, int image_height, const AnyresLayout& layout,
+                               const std::set<int64_t>& attention_layers = {}) const;
+  const at::Tensor& image_newline() const { return image_newline_; }  // [D]; undefined unless llava_next
   // Embeds `ids` and splices `image_embeds` [N, D] at the image marker: one image_token_index or
   // -200 (expanded to N rows), or a run of exactly N image_token_index ids.
   SplicedPrompt splice(const std::vector<int64_t>& ids, const at::Tensor& image_embeds) const;
@@ -99,6 +117,7 @@ class LlavaModelImpl : public torch::nn::Module {
   ClipVisionTower vision_tower_{nullptr};
   Projector projector_{nullptr};
   LlamaModel language_model_{nullptr};
+  at::Tensor image_newline_;  // llava_next only: the learned column closing every grid row
   std::shared_ptr<const Checkpoint> checkpoint_;  // keeps zero-copy weights mapped
   friend void load_llava_weights(LlavaModelImpl& model, std::shared_ptr<const Checkpoint> ckpt);
 };
