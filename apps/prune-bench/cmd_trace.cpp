@@ -49,18 +49,31 @@ at::Tensor input_tensor(const SafetensorsFile& file, const std::string& name, c1
 
 struct TraceInputs {
   std::string name;          // for messages and the pruner's per-sample seed
-  at::Tensor pixels;         // [3, H, W] f32
-  std::vector<int64_t> ids;  // prompt ids, -200 where the image goes
+  at::Tensor pixels;         // [3, H, W] f32; LLaVA-NeXT: [tiles, 3, S, S]
+  std::vector<int64_t> ids;  // prompt ids, -200 (or one image_token_index) where the image goes
+  int width = 0, height = 0; // LLaVA-NeXT: the original image's size
 };
 
-TraceInputs inputs_from_file(const std::string& path) {
+bool is_next(const LlavaConfig& cfg) { return cfg.model_type == "llava_next"; }
+
+TraceInputs inputs_from_file(const std::string& path, const LlavaConfig& cfg) {
   const auto inputs = SafetensorsFile::open(path);
   const at::Tensor input_ids = input_tensor(*inputs, "input_ids", at::kLong, 1);  // [n]
-  return {path, input_tensor(*inputs, "pixel_values", at::kFloat, 3),
-          std::vector<int64_t>(input_ids.data_ptr<int64_t>(), input_ids.data_ptr<int64_t>() + input_ids.numel())};
+  TraceInputs in{path, input_tensor(*inputs, "pixel_values", at::kFloat, is_next(cfg) ? 4 : 3),
+                 std::vector<int64_t>(input_ids.data_ptr<int64_t>(), input_ids.data_ptr<int64_t>() + input_ids.numel())};
+  if (is_next(cfg)) {
+    const at::Tensor size = input_tensor(*inputs, "image_size_wh", at::kLong, 1);  // [2]
+    if (size.numel() != 2 || size[0].item<int64_t>() <= 0 || size[1].item<int64_t>() <= 0) {
+      throw Error(fmt::format("{}: image_size_wh must hold a positive width and height", path));
+    }
+    in.width = static_cast<int>(size[0].item<int64_t>());
+    in.height = static_cast<int>(size[1].item<int64_t>());
+  }
+  return in;
 }
 
-TraceInputs inputs_from_dataset(const TraceArgs& args, const VisionConfig& vision) {
+TraceInputs inputs_from_dataset(const TraceArgs& args, const LlavaConfig& cfg) {
+  const VisionConfig& vision = cfg.vision;
   const Protocol& protocol = protocol_by_name(args.protocol);
   const Dataset dataset = load_dataset(args.dataset);
   if (args.sample >= static_cast<int64_t>(dataset.samples.size())) {
@@ -70,17 +83,53 @@ TraceInputs inputs_from_dataset(const TraceArgs& args, const VisionConfig& visio
   const Sample& sample = dataset.samples[static_cast<size_t>(args.sample)];
   const std::string tokenizer_path = args.tokenizer.empty() ? default_tokenizer_path(args.model.model) : args.tokenizer;
   const SentencePieceTokenizer tokenizer = SentencePieceTokenizer::load(tokenizer_path);
-  return {sample.key, load_pixel_values(sample.image_path, protocol.image_mode, vision),
-          prompt_ids(tokenizer, protocol.prompt_template, question_text(sample, dataset.kind, protocol.question_style))};
+  const std::vector<int64_t> ids =
+      prompt_ids(tokenizer, protocol.prompt_template, question_text(sample, dataset.kind, protocol.question_style));
+  if (is_next(cfg)) {
+    const AnyresPixels pixels = load_anyres_pixels(sample.image_path, cfg);
+    return {sample.key, pixels.tiles, ids, pixels.width, pixels.height};
+  }
+  return {sample.key, load_pixel_values(sample.image_path, protocol.image_mode, vision), ids};
+}
+
+// LLaVA-NeXT: the packed image rows instead of one image's features; the golden files keep the last
+// 16 logit rows of what this writes.
+void run_trace_anyres(const TraceArgs& args, const LlavaModelImpl& model, const TraceInputs& in) {
+  if (args.pruner != "none") {
+    throw Error(fmt::format("trace: --pruner {} is not available on LLaVA-NeXT models yet (only none)", args.pruner));
+  }
+  const AnyresLayout layout =
+      select_anyres_layout(in.width, in.height, anyres_pinpoints(model.config()), AnyresConvention::kOriginal,
+                           static_cast<int>(model.config().vision.image_size));
+  const AnyresFeatures image = model.encode_anyres(in.pixels, in.width, in.height, layout);
+  LastRowAttentionRecorder attention;
+  Session session;
+  const at::Tensor logits = model.prefill(model.splice(in.ids, image.image_embeds), session, &attention,
+                                          /*all_logits=*/true, args.generate);
+  std::vector<std::pair<std::string, at::Tensor>> outputs = {
+      {"image_embeds_packed", image.image_embeds.to(at::kFloat)},
+      {"image_packed_source", at::tensor(image.source, at::kLong)},
+      {"logits", logits},
+      {"lm_last_row_attention", at::stack(attention.rows)},
+  };
+  if (args.generate > 0) {
+    const GreedyResult gen = greedy_decode(model, session, logits[-1], args.generate, std::nullopt);
+    outputs.emplace_back("generated", at::tensor(gen.tokens, at::kLong));
+  }
+  std::vector<at::Tensor> holders(outputs.size());
+  std::vector<TensorWrite> writes;
+  for (size_t i = 0; i < outputs.size(); ++i) writes.push_back(tensor_to_write(outputs[i].first, outputs[i].second, holders[i]));
+  write_safetensors(args.out, writes);
 }
 
 void run_trace(const TraceArgs& args) {
   c10::InferenceMode guard;
   auto pruner = make_pruner(args.pruner, Budget::parse(args.budget));
   const LlavaModel model = load_model(args.model);
+  const TraceInputs in = args.inputs.empty() ? inputs_from_dataset(args, model->config())
+                                             : inputs_from_file(args.inputs, model->config());
+  if (is_next(model->config())) return run_trace_anyres(args, *model, in);
   pruner->resolve(model->config());
-  const TraceInputs in = args.inputs.empty() ? inputs_from_dataset(args, model->config().vision)
-                                             : inputs_from_file(args.inputs);
   const at::Tensor& pixels = in.pixels;
   const std::vector<int64_t>& ids = in.ids;
 
@@ -140,7 +189,8 @@ void setup_trace(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("trace", "Dump a model's intermediate outputs for one prepared input");
   add_model_options(*cmd, args->model);
   cmd->add_option("--inputs", args->inputs,
-                  "safetensors with pixel_values [3,H,W] f32 and input_ids [n] i64 (default: --sample of --dataset)");
+                  "safetensors with pixel_values [3,H,W] f32 and input_ids [n] i64; LLaVA-NeXT: pixel_values "
+                  "[tiles,3,S,S] and image_size_wh [2] i64 (default: --sample of --dataset)");
   cmd->add_option("--dataset", args->dataset, "Dataset spec to take the sample from when no --inputs is given")
       ->capture_default_str();
   cmd->add_option("--sample", args->sample, "Index of that sample in file order")->capture_default_str()

@@ -2,7 +2,10 @@
 
 #include <ATen/ATen.h>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
+#include "image/anyres.h"
 #include "image/image_io.h"
 #include "models/llava.h"
 
@@ -17,6 +20,30 @@ at::Tensor load_pixel_values(const std::string& image_path, ImageMode mode, cons
   const cv::Mat rgb = load_image_rgb(image_path);
   const cv::Mat resized = preprocess_clip_rgb(rgb, mode, static_cast<int>(vision.image_size));
   return pixel_values_from_chw(normalize_clip(resized), vision.image_size);
+}
+
+std::vector<std::pair<int, int>> anyres_pinpoints(const LlavaConfig& cfg) {
+  std::vector<std::pair<int, int>> out;
+  for (const auto& p : cfg.image_grid_pinpoints) out.emplace_back(static_cast<int>(p[0]), static_cast<int>(p[1]));
+  return out;
+}
+
+AnyresPixels load_anyres_pixels(const std::string& image_path, const LlavaConfig& cfg, AnyresConvention convention) {
+  if (cfg.image_grid_pinpoints.empty()) {
+    throw Error(fmt::format("{}: no image_grid_pinpoints: not a LLaVA-NeXT model", cfg.source));
+  }
+  const cv::Mat rgb = load_image_rgb(image_path);
+  const auto size = static_cast<int>(cfg.vision.image_size);
+  AnyresPixels out;
+  out.width = rgb.cols;
+  out.height = rgb.rows;
+  out.layout = select_anyres_layout(rgb.cols, rgb.rows, anyres_pinpoints(cfg), convention, size);
+  std::vector<at::Tensor> tiles;
+  for (const cv::Mat& tile : anyres_tiles(rgb, out.layout, size)) {
+    tiles.push_back(pixel_values_from_chw(normalize_clip(tile), size));
+  }
+  out.tiles = at::stack(tiles);
+  return out;
 }
 
 std::vector<int64_t> prompt_ids(const SentencePieceTokenizer& tokenizer, PromptTemplate templ,

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "image/clip_preprocess.h"
+#include "spec/anyres_layout.h"
 #include "io/model_config.h"
 #include "tokenizer/prompt.h"
 #include "tokenizer/sentencepiece.h"
@@ -17,6 +18,17 @@ namespace pb {
 // [3, S, S] float32.
 at::Tensor load_pixel_values(const std::string& image_path, ImageMode mode, const VisionConfig& vision);
 at::Tensor pixel_values_from_chw(const std::vector<float>& chw, int64_t size);  // -> [3, S, S]
+
+// LLaVA-NeXT: the anyres tiles of an image, as the original LLaVA makes them (image/anyres.h).
+struct AnyresPixels {
+  at::Tensor tiles;  // [1 + rows * cols, 3, S, S] float32, normalised; the squashed base image first
+  int width = 0, height = 0;  // of the original image
+  AnyresLayout layout;
+};
+AnyresPixels load_anyres_pixels(const std::string& image_path, const LlavaConfig& cfg,
+                                AnyresConvention convention = AnyresConvention::kOriginal);
+// The pinpoints of a llava_next config as (a, b) pairs, as written.
+std::vector<std::pair<int, int>> anyres_pinpoints(const LlavaConfig& cfg);
 
 // Prompt ids with -200 where the image goes (original LLaVA's tokenizer_image_token).
 std::vector<int64_t> prompt_ids(const SentencePieceTokenizer& tokenizer, PromptTemplate templ,
