@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "flops/flops.h"
+#include "flops/visual_tokens.h"
 #include "metrics/answer_metrics.h"
 
 namespace pb {
@@ -69,7 +70,7 @@ double percentile(std::vector<double> values, double p) {
 
 nlohmann::json summarize(const std::vector<nlohmann::json>& all_records, const SummaryInputs& inputs) {
   const std::vector<nlohmann::json> records = latest_records(all_records);
-  std::vector<double> scores, visual_in, text_tokens, new_tokens, rss;
+  std::vector<double> scores, visual_in, text_tokens, new_tokens, rss, crops;
   std::map<std::string, std::map<std::string, std::vector<double>>> groups;  // field -> value -> scores
   std::map<std::string, std::vector<double>> stage_ms;
   std::map<std::string, std::vector<double>> llm_flops;  // convention -> per sample
@@ -96,6 +97,7 @@ nlohmann::json summarize(const std::vector<nlohmann::json>& all_records, const S
     text_tokens.push_back(r.at("text_tokens").get<double>());
     new_tokens.push_back(r.at("new_tokens").get<double>());
     rss.push_back(r.value("peak_rss_mb", 0.0));
+    if (r.contains("vision_crops")) crops.push_back(r.at("vision_crops").get<double>());
     for (const char* stage : kStages) {
       stage_ms[stage].push_back(r.at("times_ms").value(stage, 0.0));
     }
@@ -120,8 +122,11 @@ nlohmann::json summarize(const std::vector<nlohmann::json>& all_records, const S
   for (const auto& [convention, v] : llm_flops) flops[convention] = {{"llm_prefill_mean", mean(v)}};
   if (inputs.model != nullptr && !text_tokens.empty()) {
     const FlopsBreakdown full = exact_flops(*inputs.model, 0, static_cast<int64_t>(mean(visual_in)));
-    flops["exact"]["vision"] = full.vision;
-    flops["exact"]["projector"] = full.projector;
+    // exact_flops counts the config's largest tile count; LLaVA-NeXT records carry each image's own
+    // (vision_crops), and both stages are linear in it.
+    const double crop_scale = crops.empty() ? 1.0 : mean(crops) / static_cast<double>(vision_crops(*inputs.model));
+    flops["exact"]["vision"] = full.vision * crop_scale;
+    flops["exact"]["projector"] = full.projector * crop_scale;
   }
   const int64_t done = ok + failed;
   const nlohmann::json run = inputs.run.is_object() ? inputs.run : nlohmann::json::object();

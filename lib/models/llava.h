@@ -98,7 +98,7 @@ class LlavaModelImpl : public torch::nn::Module {
   // in raster order) of an image_width x image_height image given `layout`. pb::Error when the model
   // is not llava_next or the tile count does not match the layout.
   AnyresFeatures encode_anyres(const at::Tensor& tiles, int image_width, int image_height, const AnyresLayout& layout,
-                               const std::set<int64_t>& attention_layers = {}) const;
+                               const std::set<int64_t>& attention_layers = {}, EncodeTimes* times = nullptr) const;
   const at::Tensor& image_newline() const { return image_newline_; }  // [D]; undefined unless llava_next
   // Embeds `ids` and splices `image_embeds` [N, D] at the image marker: one image_token_index or
   // -200 (expanded to N rows), or a run of exactly N image_token_index ids.

@@ -5,6 +5,9 @@
 // tile's rows put first.
 #include <ATen/ATen.h>
 #include <fmt/format.h>
+#include <torch/cuda.h>
+
+#include <chrono>
 
 #include "core/error.h"
 #include "models/llava.h"
@@ -14,7 +17,7 @@ namespace pb {
 
 AnyresFeatures LlavaModelImpl::encode_anyres(const at::Tensor& tiles, int image_width, int image_height,
                                              const AnyresLayout& layout,
-                                             const std::set<int64_t>& attention_layers) const {
+                                             const std::set<int64_t>& attention_layers, EncodeTimes* times) const {
   if (cfg_.model_type != "llava_next") {
     throw Error(fmt::format("{}: anyres images need a llava_next model (this one is {})", cfg_.source, cfg_.model_type));
   }
@@ -26,6 +29,12 @@ AnyresFeatures LlavaModelImpl::encode_anyres(const at::Tensor& tiles, int image_
     throw Error(fmt::format("anyres: expected [{}, 3, S, S] tiles for a {}x{} grid, got {}", layout.tiles(),
                             layout.grid_rows, layout.grid_cols, c10::str(tiles.sizes())));
   }
+  const bool cuda = options_.device.is_cuda();
+  auto now = [cuda] {
+    if (cuda) torch::cuda::synchronize();
+    return std::chrono::steady_clock::now();
+  };
+  const auto t0 = now();
   VisionTowerRequest request;
   request.attention_layers = attention_layers;
   const VisionTowerOutput tower = vision_tower_->forward(tiles.to(options_.device), request);
@@ -37,7 +46,13 @@ AnyresFeatures LlavaModelImpl::encode_anyres(const at::Tensor& tiles, int image_
   AnyresFeatures out;
   out.tile_features = tokens.narrow(1, 1, tokens.size(1) - 1);  // [tiles, P, Dv*]: CLS dropped
   out.vision_attentions = tower.attentions;
+  const auto t1 = now();
   const at::Tensor embeds = projector_->forward(out.tile_features);  // [tiles, P, D]
+  if (times != nullptr) {
+    const auto t2 = now();
+    times->vision_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+    times->projector_ms = std::chrono::duration<double, std::milli>(t2 - t1).count();  // packing not included
+  }
   const int64_t p = embeds.size(1), d = embeds.size(2);
   const int64_t side = cfg_.vision.image_size / cfg_.vision.patch_size;  // 24 patches across a tile
   PB_CHECK(side * side == p, "anyres: tiles must give a square patch grid");

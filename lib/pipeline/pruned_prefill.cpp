@@ -150,4 +150,26 @@ PrunedPrefill run_pruned_prefill(const LlavaModelImpl& model, Pruner& pruner, co
   return out;
 }
 
+PrunedPrefill run_anyres_prefill(const LlavaModelImpl& model, Pruner& pruner, const std::string& sample_key,
+                                 const AnyresPixels& pixels, const std::vector<int64_t>& ids, Session& session,
+                                 bool all_logits, int64_t reserve, PrefillObserver* extra) {
+  if (pruner.info().name != "none") {
+    throw Error(fmt::format("--pruner {}: not available on LLaVA-NeXT models yet (only none)", pruner.info().name));
+  }
+  const bool cuda = model.options().device.is_cuda();
+  PrunedPrefill out;
+  pruner.begin_sample(sample_key);
+  EncodeTimes times;
+  const AnyresFeatures image = model.encode_anyres(pixels.tiles, pixels.width, pixels.height, pixels.layout, {}, &times);
+  out.vision_ms = times.vision_ms;
+  out.projector_ms = times.projector_ms;
+  out.image.image_embeds = image.image_embeds;
+  out.image_tokens = image.image_embeds.size(0);
+  out.prompt = model.splice(ids, image.image_embeds);
+  auto t = Clock::now();
+  out.logits = model.prefill(out.prompt, session, extra, all_logits, reserve);
+  out.prefill_ms = ms_since(t, cuda);
+  return out;
+}
+
 }  // namespace pb

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "models/llava.h"
+#include "pipeline/model_inputs.h"
 #include "pruners/pruner.h"
 
 namespace pb {
@@ -33,5 +34,12 @@ PrunedPrefill run_pruned_prefill(const LlavaModelImpl& model, Pruner& pruner, co
                                  const at::Tensor& pixel_values, const std::vector<int64_t>& ids, Session& session,
                                  bool all_logits, int64_t reserve, PrefillObserver* extra = nullptr,
                                  const std::set<int64_t>& extra_vision_attention = {});
+
+// LLaVA-NeXT (anyres) sample: tiles through encode_anyres, the packed rows spliced, then the prefill.
+// Only the unpruned model (`none`) for now: pb::Error for any other method. `image_tokens` is the
+// real packed row count of this image.
+PrunedPrefill run_anyres_prefill(const LlavaModelImpl& model, Pruner& pruner, const std::string& sample_key,
+                                 const AnyresPixels& pixels, const std::vector<int64_t>& ids, Session& session,
+                                 bool all_logits, int64_t reserve, PrefillObserver* extra = nullptr);
 
 }  // namespace pb

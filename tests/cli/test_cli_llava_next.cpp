@@ -102,4 +102,36 @@ TEST_CASE("cli: preprocess --mode anyres without a NeXT model is a one-line erro
   CHECK(llava.err.find("not a LLaVA-NeXT model") != std::string::npos);
 }
 
+TEST_CASE("cli: run on a LLaVA-NeXT model counts each image's real tokens and tiles", "[cli][llava_next]") {
+  const fs::path dir = temp_dir("next_run");
+  const std::string model_args = "--model " + shell_quote(std::string(PB_SOURCE_DIR) + "/configs/models/llava-next-tiny-text.json") +
+                                 " --random-weights --tokenizer " + shell_quote(kGolden + "tokenizer/llama.model") +
+                                 " --max-new-tokens 2 --threads 1 --quiet";
+  const std::string dataset = " --dataset " + shell_quote("synthvqa:split=val,n=4,dir=" + (dir / "data").string());
+  const CliResult r = run_cli("run " + model_args + dataset + " --out " + shell_quote((dir / "out").string()));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  double tokens = 0;
+  std::ifstream journal(dir / "out" / "journal.jsonl");
+  std::string line;
+  int n = 0;
+  while (std::getline(journal, line)) {
+    const nlohmann::json rec = nlohmann::json::parse(line);
+    // SynthVQA images are 256-640 px: never the 5-tile maximum of 2928 tokens, at least 3 tiles.
+    CHECK(rec["image_tokens"].get<int64_t>() < 2928);
+    CHECK(rec["vision_crops"].get<int64_t>() >= 3);
+    CHECK(rec["visual_tokens_per_layer"][0] == rec["image_tokens"]);
+    tokens += rec["image_tokens"].get<double>();
+    ++n;
+  }
+  REQUIRE(n == 4);
+  const nlohmann::json summary = nlohmann::json::parse(read_text(dir / "out" / "summary.json"));
+  CHECK(std::fabs(summary["efficiency"]["mean_visual_tokens"].get<double>() - tokens / n) < 1e-9);
+
+  const CliResult pruned = run_cli("run " + model_args + dataset + " --pruner fastv --budget tokens:64 --out " +
+                                   shell_quote((dir / "pruned").string()));
+  CHECK(pruned.exit_code == 1);
+  CHECK(pruned.err.find("not available on LLaVA-NeXT") != std::string::npos);
+}
+
 }  // namespace pb::test
