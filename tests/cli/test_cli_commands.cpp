@@ -7,6 +7,7 @@
 
 #include "cli_runner.h"
 #include "io/safetensors.h"
+#include "tensor_values.h"
 
 namespace fs = std::filesystem;
 
@@ -14,12 +15,6 @@ namespace pb::test {
 namespace {
 
 const std::string kGolden = std::string(PB_TEST_DATA) + "/golden/";
-
-std::vector<float> floats(const TensorView& v) {
-  std::vector<float> out(static_cast<size_t>(v.numel()));
-  std::memcpy(out.data(), v.data, v.nbytes);
-  return out;
-}
 
 }  // namespace
 

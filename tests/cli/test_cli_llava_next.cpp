@@ -9,6 +9,7 @@
 
 #include "cli_runner.h"
 #include "io/safetensors.h"
+#include "tensor_values.h"
 
 namespace fs = std::filesystem;
 
@@ -16,12 +17,6 @@ namespace pb::test {
 namespace {
 
 const std::string kGolden = std::string(PB_TEST_DATA) + "/golden/";
-
-std::vector<float> floats(const TensorView& v) {
-  std::vector<float> out(static_cast<size_t>(v.numel()));
-  std::memcpy(out.data(), v.data, v.nbytes);
-  return out;
-}
 
 double relative_max_diff(const std::vector<float>& got, const std::vector<float>& want) {
   double diff = 0, scale = 0;
