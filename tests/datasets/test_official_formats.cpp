@@ -123,7 +123,7 @@ TEST_CASE("datasets: kinds, the format registry and key lookup", "[datasets]") {
   CHECK_THROWS_AS(pb::dataset_kind_from_name("vqa"), pb::Error);
   std::vector<std::string> names;
   for (const pb::DatasetFormatInfo& f : pb::dataset_format_registry()) names.push_back(f.name);
-  CHECK(names == std::vector<std::string>{"vqav2", "textvqa", "gqa", "llava-jsonl"});
+  CHECK(names == std::vector<std::string>{"vqav2", "textvqa", "gqa", "llava-jsonl", "synthvqa"});
 
   pb::Dataset d = pb::load_dataset("gqa:questions=" + data_path("datasets/gqa/testdev_balanced_questions.json") +
                                    ",images=i");
