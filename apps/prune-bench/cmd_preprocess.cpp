@@ -46,11 +46,9 @@ void run_anyres(const PreprocessArgs& args) {
   if (cfg.image_grid_pinpoints.empty()) {
     throw Error(fmt::format("{}: no image_grid_pinpoints: not a LLaVA-NeXT model", cfg.source));
   }
-  std::vector<std::pair<int, int>> pinpoints;
-  for (const auto& p : cfg.image_grid_pinpoints) pinpoints.emplace_back(static_cast<int>(p[0]), static_cast<int>(p[1]));
   const auto tile = static_cast<int>(cfg.vision.image_size);
   const cv::Mat rgb = load_image_rgb(args.image);
-  const AnyresLayout layout = select_anyres_layout(rgb.cols, rgb.rows, pinpoints,
+  const AnyresLayout layout = select_anyres_layout(rgb.cols, rgb.rows, anyres_pinpoints(cfg),
                                                    anyres_convention_from_name(args.anyres_convention), tile);
   const std::vector<cv::Mat> tiles = anyres_tiles(rgb, layout, tile);
   std::error_code ec;

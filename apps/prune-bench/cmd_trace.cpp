@@ -47,6 +47,13 @@ at::Tensor input_tensor(const SafetensorsFile& file, const std::string& name, c1
   return tensor_from_view(*view, type).clone();
 }
 
+void write_named_tensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& outputs) {
+  std::vector<at::Tensor> holders(outputs.size());  // keep the CPU copies alive until written
+  std::vector<TensorWrite> writes;
+  for (size_t i = 0; i < outputs.size(); ++i) writes.push_back(tensor_to_write(outputs[i].first, outputs[i].second, holders[i]));
+  write_safetensors(path, writes);
+}
+
 struct TraceInputs {
   std::string name;          // for messages and the pruner's per-sample seed
   at::Tensor pixels;         // [3, H, W] f32; LLaVA-NeXT: [tiles, 3, S, S]
@@ -116,10 +123,7 @@ void run_trace_anyres(const TraceArgs& args, const LlavaModelImpl& model, const 
     const GreedyResult gen = greedy_decode(model, session, logits[-1], args.generate, std::nullopt);
     outputs.emplace_back("generated", at::tensor(gen.tokens, at::kLong));
   }
-  std::vector<at::Tensor> holders(outputs.size());
-  std::vector<TensorWrite> writes;
-  for (size_t i = 0; i < outputs.size(); ++i) writes.push_back(tensor_to_write(outputs[i].first, outputs[i].second, holders[i]));
-  write_safetensors(args.out, writes);
+  write_named_tensors(args.out, outputs);
 }
 
 void run_trace(const TraceArgs& args) {
@@ -174,12 +178,7 @@ void run_trace(const TraceArgs& args) {
     outputs.emplace_back("generated", at::tensor(gen.tokens, at::kLong));
     outputs.emplace_back("generated_margin", at::tensor(gen.margins, at::kFloat));
   }
-  std::vector<at::Tensor> holders(outputs.size());
-  std::vector<TensorWrite> writes;
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    writes.push_back(tensor_to_write(outputs[i].first, outputs[i].second, holders[i]));
-  }
-  write_safetensors(args.out, writes);
+  write_named_tensors(args.out, outputs);
 }
 
 }  // namespace

@@ -22,12 +22,6 @@ at::Tensor load_pixel_values(const std::string& image_path, ImageMode mode, cons
   return pixel_values_from_chw(normalize_clip(resized), vision.image_size);
 }
 
-std::vector<std::pair<int, int>> anyres_pinpoints(const LlavaConfig& cfg) {
-  std::vector<std::pair<int, int>> out;
-  for (const auto& p : cfg.image_grid_pinpoints) out.emplace_back(static_cast<int>(p[0]), static_cast<int>(p[1]));
-  return out;
-}
-
 AnyresPixels load_anyres_pixels(const std::string& image_path, const LlavaConfig& cfg, AnyresConvention convention) {
   if (cfg.image_grid_pinpoints.empty()) {
     throw Error(fmt::format("{}: no image_grid_pinpoints: not a LLaVA-NeXT model", cfg.source));

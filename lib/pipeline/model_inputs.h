@@ -27,8 +27,6 @@ struct AnyresPixels {
 };
 AnyresPixels load_anyres_pixels(const std::string& image_path, const LlavaConfig& cfg,
                                 AnyresConvention convention = AnyresConvention::kOriginal);
-// The pinpoints of a llava_next config as (a, b) pairs, as written.
-std::vector<std::pair<int, int>> anyres_pinpoints(const LlavaConfig& cfg);
 
 // Prompt ids with -200 where the image goes (original LLaVA's tokenizer_image_token).
 std::vector<int64_t> prompt_ids(const SentencePieceTokenizer& tokenizer, PromptTemplate templ,

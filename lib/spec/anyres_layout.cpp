@@ -9,6 +9,12 @@
 
 namespace pb {
 
+std::vector<std::pair<int, int>> anyres_pinpoints(const LlavaConfig& cfg) {
+  std::vector<std::pair<int, int>> out;
+  for (const auto& p : cfg.image_grid_pinpoints) out.emplace_back(static_cast<int>(p[0]), static_cast<int>(p[1]));
+  return out;
+}
+
 AnyresConvention anyres_convention_from_name(const std::string& name) {
   if (name == "original") return AnyresConvention::kOriginal;
   if (name == "hf") return AnyresConvention::kHf;

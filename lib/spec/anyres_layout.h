@@ -9,7 +9,12 @@
 #include <utility>
 #include <vector>
 
+#include "io/model_config.h"
+
 namespace pb {
+
+// The pinpoints of a llava_next config as (a, b) pairs, as written (empty for other models).
+std::vector<std::pair<int, int>> anyres_pinpoints(const LlavaConfig& cfg);
 
 // How `image_grid_pinpoints` entries are read. kOriginal (the default): (width, height), as
 // llava/mm_utils.py does, so on exact ties the first listed layout wins. kHf: (height, width), as

@@ -25,12 +25,6 @@ nlohmann::json read_json(const std::string& path) {
   return nlohmann::json::parse(in);
 }
 
-std::vector<std::pair<int, int>> pinpoints(const LlavaConfig& cfg) {
-  std::vector<std::pair<int, int>> out;
-  for (const auto& p : cfg.image_grid_pinpoints) out.emplace_back(static_cast<int>(p[0]), static_cast<int>(p[1]));
-  return out;
-}
-
 // [tiles, 3, S, S]: our anyres tiles of the golden image, CLIP-normalised.
 at::Tensor tile_pixels(const cv::Mat& rgb, const AnyresLayout& layout) {
   std::vector<at::Tensor> tiles;
@@ -57,7 +51,7 @@ TEST_CASE("llava-next: packed embeddings, logits and attention equal the referen
       const std::vector<int64_t> size_wh = ref.ids("image_size_wh");
       REQUIRE(size_wh == std::vector<int64_t>{rgb.cols, rgb.rows});
       const AnyresLayout layout =
-          select_anyres_layout(rgb.cols, rgb.rows, pinpoints(model->config()), AnyresConvention::kOriginal);
+          select_anyres_layout(rgb.cols, rgb.rows, anyres_pinpoints(model->config()), AnyresConvention::kOriginal);
       const AnyresFeatures f = model->encode_anyres(tile_pixels(rgb, layout), rgb.cols, rgb.rows, layout);
       const at::Tensor want_embeds = ref.get("image_embeds_packed");
       REQUIRE(f.image_embeds.size(0) == c["image_tokens"].get<int64_t>());
@@ -88,7 +82,7 @@ TEST_CASE("llava-next: packed rows are the base tile, then grid rows each closed
   // messi5.jpg, 548x342: 672x672, a 2x2 grid, wider than tall, so rows are unpadded (cols stay 48).
   const cv::Mat rgb = load_image_rgb(golden_path("images/messi5.jpg"));
   const AnyresLayout layout =
-      select_anyres_layout(rgb.cols, rgb.rows, pinpoints(model->config()), AnyresConvention::kOriginal);
+      select_anyres_layout(rgb.cols, rgb.rows, anyres_pinpoints(model->config()), AnyresConvention::kOriginal);
   const AnyresFeatures f = model->encode_anyres(tile_pixels(rgb, layout), rgb.cols, rgb.rows, layout);
   CHECK(f.grid_cols == 48);
   CHECK(f.grid_rows < 48);
