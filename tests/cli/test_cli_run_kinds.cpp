@@ -67,6 +67,26 @@ TEST_CASE("run: a synthvqa: spec generates the split and writes its VQAv2 submis
   CHECK(submission.size() == 6);
 }
 
+TEST_CASE("trace: without --inputs it traces sample I of --dataset as the protocol prepares it", "[cli][run]") {
+  const fs::path dir = temp_dir("trace_sample");
+  const std::string spec = "synthvqa:split=val,n=6,seed=3,dir=" + (dir / "data").string();
+  auto trace = [&](int sample, const std::string& name) {
+    return run_cli("trace --model " + shell_quote(std::string(PB_SOURCE_DIR) + "/configs/models/llava15-tiny-text.json") +
+                   " --random-weights --tokenizer " + shell_quote(kGoldenDir + "tokenizer/llama.model") +
+                   " --threads 1 --dataset " + shell_quote(spec) + " --sample " +
+                   std::to_string(sample) + " --out " + shell_quote((dir / name).string()));
+  };
+  const CliResult a = trace(0, "a.safetensors"), b = trace(4, "b.safetensors");
+  INFO(a.err << b.err);
+  REQUIRE(a.exit_code == 0);
+  REQUIRE(b.exit_code == 0);
+  // Different samples: different prompts (a colour vs an existence question), so different logits.
+  CHECK(read_text(dir / "a.safetensors") != read_text(dir / "b.safetensors"));
+  const CliResult past = trace(6, "c.safetensors");
+  CHECK(past.exit_code == 1);
+  CHECK(past.err.find("--sample 6") != std::string::npos);
+}
+
 TEST_CASE("run: a VQAv2 submission lists every question, blank where unanswered", "[cli][run]") {
   const fs::path dir = temp_dir("run_vqav2_submission");
   const std::string spec = write_vqav2_fixture(dir / "data", 5);
