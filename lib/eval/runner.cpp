@@ -23,6 +23,7 @@
 #include "eval/run_submission.h"
 #include "eval/summary.h"
 #include "io/atomic_file.h"
+#include "io/file_lock.h"
 #include "io/json_file.h"
 #include "metrics/answer_metrics.h"
 #include "pipeline/model_inputs.h"
@@ -246,6 +247,9 @@ nlohmann::json run_evaluation(const RunOptions& o, ModelCache* models) {
   }
 
   const std::string journal_path = (out / journal_name(o.shard_index, o.shard_count)).string();
+  // Held until the summary is written: a second process on the same folder and shard stops here.
+  const FileLock lock(journal_path, fmt::format("run folder {} ({})", out.string(),
+                                                journal_name(o.shard_index, o.shard_count)));
   std::unordered_set<std::string> done;
   for (const nlohmann::json& r : read_journal(journal_path).records) {
     if (r.value("status", "") == "ok") done.insert(r.at("key").get<std::string>());

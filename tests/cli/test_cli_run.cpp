@@ -2,7 +2,10 @@
 // VQAv2-format fixture with the text-capable tiny model.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "eval/journal.h"
+#include "io/file_lock.h"
 #include "run_fixtures.h"
 
 namespace fs = std::filesystem;
@@ -124,6 +127,24 @@ TEST_CASE("run: a folder holding a different configuration is refused", "[cli][r
   const CliResult r = run_cli(run_args(spec, dir / "out") + " --protocol lmms-eval");
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("different configuration") != std::string::npos);
+}
+
+TEST_CASE("run: a second process on the same run folder is refused while the first holds it", "[cli][run]") {
+  const fs::path dir = temp_dir("run_locked");
+  const std::string spec = write_vqav2_fixture(dir / "data", 2);
+  fs::create_directories(dir / "out");
+  {
+    // This test process plays the first writer: it holds the journal's lock as `run` does.
+    const FileLock first((dir / "out" / "journal.jsonl").string(), "test");
+    const CliResult r = run_cli(run_args(spec, dir / "out"));
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("another prune-bench process (pid " + std::to_string(::getpid()) + ")") != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);  // one line
+    CHECK_FALSE(fs::exists(dir / "out" / "journal.jsonl"));  // nothing written
+  }
+  const CliResult after = run_cli(run_args(spec, dir / "out"));  // the lock died with its holder
+  INFO(after.err);
+  CHECK(after.exit_code == 0);
 }
 
 }  // namespace pb::test
