@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -79,6 +80,13 @@ JournalWriter::JournalWriter(const std::string& path) : path_(path) {
   if (file_ == nullptr) {
     throw Error(fmt::format("{}: cannot open the journal for appending ({})", path, std::strerror(errno)));
   }
+  if (const char* fault = std::getenv(kJournalFaultEnv); fault != nullptr && *fault != '\0') {
+    char* end = nullptr;
+    fault_after_bytes_ = std::strtoll(fault, &end, 10);
+    if (*end != '\0' || fault_after_bytes_ < 0) {
+      throw Error(fmt::format("{}={}: not a byte count", kJournalFaultEnv, fault));
+    }
+  }
 }
 
 JournalWriter::~JournalWriter() {
@@ -89,6 +97,17 @@ JournalWriter::~JournalWriter() {
 
 void JournalWriter::append(const nlohmann::json& record) {
   const std::string line = record.dump() + "\n";
+  if (fault_after_bytes_ >= 0 && written_ + static_cast<int64_t>(line.size()) > fault_after_bytes_) {
+    // The fault seam: the disk "fills" part-way through this line, as a real ENOSPC would leave it.
+    const auto room = static_cast<size_t>(fault_after_bytes_ - written_);
+    std::fwrite(line.data(), 1, room, file_);
+    std::fflush(file_);
+    written_ = fault_after_bytes_;
+    errno = ENOSPC;
+    throw Error(fmt::format("{}: cannot write the journal ({}); finished samples are kept, re-run to resume",
+                            path_, std::strerror(errno)));
+  }
+  written_ += static_cast<int64_t>(line.size());
   if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0 ||
       ::fsync(::fileno(file_)) != 0) {
     throw Error(fmt::format("{}: cannot write the journal ({}); finished samples are kept, re-run to resume",

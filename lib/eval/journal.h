@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -25,6 +26,10 @@ JournalContents read_journal(const std::string& path);
 // last record is its latest (summary.h latest_records). A missing folder has none.
 std::vector<nlohmann::json> read_run_journals(const std::string& folder);
 
+// Test seam for a full disk: when this environment variable holds N, a JournalWriter fails with ENOSPC
+// once N bytes have been appended through it, leaving the failing line torn as a real full disk would.
+inline constexpr const char* kJournalFaultEnv = "PB_FAULT_JOURNAL_ENOSPC_AFTER";
+
 class JournalWriter {
  public:
   // Opens `path` for appending. If the file ends in a torn line, it is truncated back to the last
@@ -39,6 +44,8 @@ class JournalWriter {
  private:
   std::string path_;
   std::FILE* file_ = nullptr;
+  int64_t written_ = 0;             // bytes appended through this writer
+  int64_t fault_after_bytes_ = -1;  // kJournalFaultEnv, or -1
 };
 
 }  // namespace pb
