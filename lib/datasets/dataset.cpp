@@ -225,4 +225,19 @@ std::string llava_textvqa_key(const std::string& question_id, const std::string&
 }
 
 }  // namespace detail
+void require_image_inside_folder(const Sample& sample) {
+  if (sample.image_folder.empty()) return;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path root = fs::weakly_canonical(sample.image_folder, ec);
+  if (ec) throw Error(fmt::format("{}: cannot resolve the images folder ({})", sample.image_folder, ec.message()));
+  const fs::path real = fs::weakly_canonical(sample.image_path, ec);
+  if (ec) throw Error(fmt::format("{}: cannot resolve the image path ({})", sample.image_path, ec.message()));
+  const std::string r = real.string(), prefix = root.string() + "/";
+  if (r.compare(0, prefix.size(), prefix) != 0) {
+    throw Error(fmt::format("{}: resolves to {}, outside the images folder {}; not read", sample.image_path, r,
+                            root.string()));
+  }
+}
+
 }  // namespace pb

@@ -24,6 +24,7 @@ struct Sample {
                              // (question_id + "\x1f" + question text as written), see docs/datasets.md
   std::string question_id;   // as in the file, numbers written as decimal text
   std::string image_path;    // images folder / file name (not checked for existence at load)
+  std::string image_folder;  // the images folder image_path must stay inside, symlinks resolved ("" = any)
   std::string question;      // the question alone
   std::string llava_text;    // LLaVA question files: the `text` field exactly; else ""
   std::vector<std::string> ocr_tokens;  // TextVQA: Rosetta OCR file, or the prompt's OCR line
@@ -66,5 +67,10 @@ struct DatasetFormatInfo {
   const char* description;
 };
 const std::vector<DatasetFormatInfo>& dataset_format_registry();
+
+// Before an image is read: pb::Error naming the path when it resolves (following symlinks) to a file
+// outside the sample's images folder. The loaders already refuse names with "..", absolute names and
+// the like (unsafe_image_name); this catches a symlink inside the folder that points out of it.
+void require_image_inside_folder(const Sample& sample);
 
 }  // namespace pb

@@ -70,6 +70,7 @@ Dataset load_gqa(const SpecArgs& args) {
     s.key = e.question_id;
     s.question_id = std::move(e.question_id);
     s.image_path = join_image_path(args.at("images"), e.image_id + ".jpg");
+    s.image_folder = args.at("images");
     s.question = std::move(e.question);
     s.answers = std::move(e.answers);
     s.meta = std::move(e.meta);

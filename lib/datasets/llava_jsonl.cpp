@@ -195,6 +195,7 @@ Dataset load_llava_jsonl(const SpecArgs& args) {
       image.fail(fmt::format("image name {}; it must name a file inside the images folder", why));
     }
     s.image_path = join_image_path(args.at("images"), image_name);
+    s.image_folder = args.at("images");
     const JsonRef prompt_ref = root.member("text");
     s.llava_text = prompt_ref.string();
     Prompt prompt = parse_prompt(s.llava_text, dataset.kind, prompt_ref);

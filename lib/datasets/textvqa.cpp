@@ -84,6 +84,7 @@ Dataset load_textvqa(const SpecArgs& args) {
     s.answers = e.answers;
     s.meta = e.meta;
     s.image_path = join_image_path(args.at("images"), e.image_id + ".jpg");
+    s.image_folder = args.at("images");
     if (ocr_path != nullptr) {
       const auto it = ocr.find(e.image_id);
       if (it == ocr.end()) {

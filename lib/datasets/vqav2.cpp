@@ -104,6 +104,7 @@ Dataset load_vqav2(const SpecArgs& args) {
     s.key = s.question_id;
     const std::string image_name = fmt::format("COCO_{}_{:012d}.jpg", image_split(subtype), image_id);
     s.image_path = join_image_path(args.at("images"), image_name);
+    s.image_folder = args.at("images");
     s.meta = {{"image_id", image_id}};
     if (const auto found = annotations.by_question_id.find(s.question_id); found != annotations.by_question_id.end()) {
       const Vqav2Annotation& a = annotations.entries[found->second];

@@ -93,6 +93,7 @@ FitpruneRecipe run_calibration(const CalibrateOptions& o) {
   for (const size_t i : selected) {
     const Sample& sample = dataset.samples[i];
     try {
+      require_image_inside_folder(sample);
       const at::Tensor pixels = load_pixel_values(sample.image_path, protocol.image_mode, cfg.vision);
       const std::vector<int64_t> ids = prompt_ids(tokenizer, protocol.prompt_template,
                                                   question_text(sample, dataset.kind, protocol.question_style));

@@ -78,6 +78,7 @@ class SampleEvaluator {
     nlohmann::json record = {{"key", sample.key}, {"question_id", sample.question_id}};
     nlohmann::json times = nlohmann::json::object();
     auto t = now();
+    require_image_inside_folder(sample);
     const bool anyres = model_->config().model_type == "llava_next";  // LLaVA-NeXT: anyres tiles, not `pad`
     const AnyresPixels tiles = anyres ? load_anyres_pixels(sample.image_path, model_->config()) : AnyresPixels{};
     const at::Tensor pixels =

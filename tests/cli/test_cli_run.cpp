@@ -175,4 +175,26 @@ TEST_CASE("run: a full disk mid-run is a one-line error, finished samples surviv
   require_equal_results(dir / "reference", dir / "out");
 }
 
+TEST_CASE("run: an image symlink pointing out of the images folder is refused; one pointing inside is read",
+          "[cli][run]") {
+  const fs::path dir = temp_dir("run_symlink");
+  const std::string spec = write_vqav2_fixture(dir / "data", 3);  // images 1, 2, 3
+  const fs::path images = dir / "data" / "images";
+  fs::copy_file(images / fmt_image(1), dir / "outside.jpg");
+  fs::remove(images / fmt_image(1));
+  fs::create_symlink(dir / "outside.jpg", images / fmt_image(1));  // escapes (a real image, so only the path is wrong)
+  fs::remove(images / fmt_image(2));
+  fs::create_symlink(fmt_image(3), images / fmt_image(2));          // stays inside: allowed
+  const CliResult r = run_cli(run_args(spec, dir / "out"));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  std::map<std::string, nlohmann::json> by_key;
+  for (const auto& rec : read_journal((dir / "out" / "journal.jsonl").string()).records) by_key[rec["key"]] = rec;
+  REQUIRE(by_key.size() == 3);
+  CHECK(by_key["1000"]["status"] == "failed");
+  CHECK(by_key["1000"]["error"].get<std::string>().find("outside the images folder") != std::string::npos);
+  CHECK(by_key["1001"]["status"] == "ok");
+  CHECK(by_key["1002"]["status"] == "ok");
+}
+
 }  // namespace pb::test
