@@ -7,6 +7,16 @@ function(pb_add_compile_flags target)
   endif()
 endfunction()
 
+if(PB_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "PB_FUZZ needs clang (libFuzzer): configure with CXX=clang++")
+  endif()
+  # Every library is instrumented for coverage and checked; the targets add -fsanitize=fuzzer (main).
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined -g)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
 if(PB_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)

@@ -8,6 +8,7 @@ packages=(
   libopenblas0-pthread    # without it LibTorch's fp32 matmul falls back to reference BLAS (~15x slower)
   libopencv-dev libjpeg-dev libcli11-dev nlohmann-json3-dev libfmt-dev catch2
   libsentencepiece-dev    # only for the tokenizer's differential test binary (never linked with LibTorch)
+  clang libclang-rt-14-dev  # libFuzzer and its sanitizer runtimes, for scripts/fuzz.sh (tests/fuzz)
 )
 
 missing=()
