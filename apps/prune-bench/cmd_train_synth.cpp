@@ -25,6 +25,12 @@ void setup_train_synth(CLI::App& app) {
   cmd->add_option("--patch-loss", o->patch_loss_weight,
                   "Weight of the auxiliary per-patch colour/shape/character loss on the vision features (0 = off)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--vision-steps", o->vision_steps,
+                  "First steps that train the vision tower alone on the patch labels (counted in --steps)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--vision-positions", o->vision_positions,
+                  "Initial vision position table: sincos (fixed 2-D sine-cosine, trainable) or normal (N(0, 0.02))")
+      ->check(CLI::IsMember({"sincos", "normal"}))->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the weights and of the training stream")->capture_default_str();
   cmd->add_option("--precision", o->precision, "bf16 autocast or fp32")->check(CLI::IsMember({"bf16", "fp32"}))->capture_default_str();
   cmd->add_option("--device", o->device, "Device")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();

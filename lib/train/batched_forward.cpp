@@ -58,19 +58,27 @@ at::Tensor decoder_layer(const torch::nn::Module& layer, const TextConfig& cfg, 
   return hidden + sub<LinearImpl>(layer, "mlp.down_proj").forward(at::silu(gate) * up);
 }
 
-// Hidden states after the final norm, [B, L, D]; the projector's input rows in *features_out.
-at::Tensor final_hidden(const LlavaModelImpl& model, const TrainingBatch& batch, at::Tensor* features_out = nullptr) {
+// The feature layer's rows the projector reads, [B, P, Dv] (CLS dropped under "default").
+at::Tensor feature_rows(const LlavaModelImpl& model, const TrainingBatch& batch) {
   const LlavaConfig& cfg = model.config();
   PB_CHECK(cfg.vision_feature_layers.size() == 1, "training supports one vision feature layer");
   const auto children = model.named_children();
   const auto& tower = dynamic_cast<const ClipVisionTowerImpl&>(*children["vision_tower"]);
-  const auto& projector = dynamic_cast<const ProjectorImpl&>(*children["multi_modal_projector"]);
-  const at::TensorOptions options = model.options().device;
-
-  const VisionTowerOutput out = tower.forward(batch.pixels.to(options.device()));
+  const VisionTowerOutput out = tower.forward(batch.pixels.to(model.options().device));
   const auto index = static_cast<size_t>(vision_hidden_state_index(cfg.vision_feature_layers[0], cfg.vision.num_hidden_layers));
   at::Tensor features = out.hidden_states.at(index);  // [B, 1+P, Dv]
   if (cfg.vision_feature_select_strategy == "default") features = features.narrow(1, 1, features.size(1) - 1);
+  return features;
+}
+
+// Hidden states after the final norm, [B, L, D]; the projector's input rows in *features_out.
+at::Tensor final_hidden(const LlavaModelImpl& model, const TrainingBatch& batch, at::Tensor* features_out = nullptr) {
+  const LlavaConfig& cfg = model.config();
+  const auto children = model.named_children();
+  const auto& projector = dynamic_cast<const ProjectorImpl&>(*children["multi_modal_projector"]);
+  const at::TensorOptions options = model.options().device;
+
+  const at::Tensor features = feature_rows(model, batch);  // [B, P, Dv]
   const at::Tensor image = projector.forward(features);  // [B, P, D]
   if (features_out != nullptr) *features_out = features;
 
@@ -99,6 +107,10 @@ at::Tensor lm_head(const LlavaModelImpl& model) {
 }
 
 }  // namespace
+
+at::Tensor batched_vision_features(const LlavaModelImpl& model, const TrainingBatch& batch) {
+  return feature_rows(model, batch);
+}
 
 at::Tensor batched_logits(const LlavaModelImpl& model, const TrainingBatch& batch) {
   return at::linear(final_hidden(model, batch), lm_head(model)).to(at::kFloat);

@@ -18,6 +18,9 @@ struct TrainingBatch {
   at::Tensor patch_labels;  // [B, 3, P] int64: per-patch colour / shape / character classes (0 = none)
 };
 
+// The vision tower alone: the feature layer's patch rows the projector would read, [B, P, Dv].
+at::Tensor batched_vision_features(const LlavaModelImpl& model, const TrainingBatch& batch);
+
 // Logits [B, L, V] fp32 of the spliced sequences (image embeddings in place of the marker).
 at::Tensor batched_logits(const LlavaModelImpl& model, const TrainingBatch& batch);
 

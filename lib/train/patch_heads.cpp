@@ -36,7 +36,14 @@ PatchHeadLoss PatchHeadsImpl::loss(const at::Tensor& features, const at::Tensor&
   at::Tensor total;
   for (int64_t h = 0; h < 3; ++h) {
     logits[h] = (*heads[h])->forward(x).to(at::kFloat);  // [B*P, C]
-    const at::Tensor term = at::cross_entropy_loss(logits[h], l.select(1, h).flatten());
+    const at::Tensor target = l.select(1, h).flatten();  // [B*P]
+    const at::Tensor per_patch = at::cross_entropy_loss(logits[h], target, {}, at::Reduction::None);  // [B*P]
+    // Background is ~90% of the patches, so a plain mean lets a head that only separates object from
+    // background look converged (the first run's shape head sat at chance on object patches while the
+    // mean loss was 0.03). The labelled patches' own mean is added so they carry half the signal.
+    const at::Tensor labelled = target.gt(0);
+    const at::Tensor labelled_mean = per_patch.mul(labelled).sum() / labelled.sum().clamp_min(1);
+    const at::Tensor term = per_patch.mean() + labelled_mean;
     total = h == 0 ? term : total + term;
   }
   out.loss = total / 3;
@@ -46,6 +53,10 @@ PatchHeadLoss PatchHeadsImpl::loss(const at::Tensor& features, const at::Tensor&
     const at::Tensor right = logits[h].detach().argmax(-1).eq(l.select(1, h).flatten()).logical_and(on_object);
     (h == 0 ? out.colour_right : out.shape_right) = right.sum().item<int64_t>();
   }
+  const at::Tensor on_sign = l.select(1, 2).flatten().gt(0);
+  out.sign_patches = on_sign.sum().item<int64_t>();
+  out.character_right =
+      logits[2].detach().argmax(-1).eq(l.select(1, 2).flatten()).logical_and(on_sign).sum().item<int64_t>();
   return out;
 }
 

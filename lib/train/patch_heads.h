@@ -13,10 +13,13 @@
 namespace pb {
 
 struct PatchHeadLoss {
-  at::Tensor loss;               // scalar fp32: mean over the three heads of the per-patch cross-entropy
+  at::Tensor loss;               // scalar fp32: mean over the three heads of (mean cross-entropy over all
+                                 // patches + mean over the patches that head labels)
   int64_t object_patches = 0;    // patches on an object
   int64_t colour_right = 0;      // of which the colour head's argmax is right
   int64_t shape_right = 0;       // ... and the shape head's
+  int64_t sign_patches = 0;      // patches on a sign character
+  int64_t character_right = 0;   // of which the character head's argmax is right
 };
 
 class PatchHeadsImpl : public torch::nn::Module {

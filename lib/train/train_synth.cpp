@@ -67,6 +67,30 @@ void make_trainable(LlavaModelImpl& model) {
   }
 }
 
+// The vision tower's position table set to fixed 2-D sine-cosine values (MAE, He et al. 2021,
+// get_2d_sincos_pos_embed; row 0, CLS, zero) instead of N(0, 0.02) noise. A ViT trained from scratch on
+// ~20k images must otherwise first learn which patches are neighbours before it can see a shape or a
+// glyph across patch borders; the table stays trainable. Half the width encodes the row, half the column.
+void init_vision_positions_sincos(LlavaModelImpl& model) {
+  const std::string suffix = "embeddings.position_embedding.weight";
+  for (auto& item : model.named_parameters(/*recurse=*/true)) {
+    const std::string& name = item.key();
+    if (name.size() < suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+    at::Tensor table = item.value();  // [1 + G*G, Dv]
+    const int64_t width = table.size(1), grid = static_cast<int64_t>(std::lround(std::sqrt(table.size(0) - 1)));
+    PB_CHECK(grid * grid + 1 == table.size(0) && width % 4 == 0, "vision position table is not [1 + G*G, 4k]");
+    const int64_t quarter = width / 4;
+    const at::Tensor omega = at::pow(10000.0, -at::arange(quarter, at::kDouble) / static_cast<double>(quarter));  // [W/4]
+    const at::Tensor coord = at::arange(grid, at::kDouble);                                                        // [G]
+    const at::Tensor rows = coord.repeat_interleave(grid).unsqueeze(1) * omega;  // [G*G, W/4] patch k's row
+    const at::Tensor cols = coord.repeat({grid}).unsqueeze(1) * omega;           // [G*G, W/4] patch k's column
+    const at::Tensor patches = at::cat({rows.sin(), rows.cos(), cols.sin(), cols.cos()}, 1);  // [G*G, W]
+    at::NoGradGuard no_grad;
+    table.zero_();
+    table.narrow(0, 1, grid * grid).copy_(patches.to(table.scalar_type()));
+  }
+}
+
 double learning_rate(const TrainSynthOptions& o, int64_t step) {
   if (step < o.warmup) return o.lr * static_cast<double>(step + 1) / static_cast<double>(o.warmup);
   const double progress = static_cast<double>(step - o.warmup) / static_cast<double>(std::max<int64_t>(1, o.steps - o.warmup));
@@ -85,7 +109,9 @@ std::vector<SynthExample> make_examples(const SentencePieceTokenizer& tok, const
 nlohmann::json trajectory_key(const TrainSynthOptions& o, const LlavaConfig& cfg) {
   return {{"config_hash", cfg.hash()}, {"tokenizer", file_hash(o.tokenizer)}, {"batch", o.batch}, {"turns", o.turns}, {"lr", o.lr},
           {"min_lr_ratio", o.min_lr_ratio}, {"weight_decay", o.weight_decay}, {"warmup", o.warmup},
-          {"seed", o.seed}, {"precision", o.precision}, {"steps", o.steps}, {"patch_loss", o.patch_loss_weight}};
+          {"seed", o.seed}, {"precision", o.precision}, {"steps", o.steps}, {"patch_loss", o.patch_loss_weight},
+          {"patch_loss_form", "all+labelled"},  // PatchHeadsImpl::loss; changing it changes the trajectory
+          {"vision_positions", o.vision_positions}, {"vision_steps", o.vision_steps}};
 }
 
 struct AutocastScope {
@@ -159,16 +185,18 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     step = state.at("step").get<int64_t>();
   } else {
     model = LlavaModelImpl::random(cfg, options, o.seed);
+    if (o.vision_positions == "sincos") init_vision_positions_sincos(*model);
   }
   make_trainable(*model);
   // Training-only heads; their own seed stream, so the model's initial weights do not depend on them.
   PatchHeads heads(cfg.vision.hidden_size, o.seed + 1);
+  const bool use_heads = o.patch_loss_weight > 0 || o.vision_steps > 0;
   heads->to(options.device);
-  if (step > 0 && o.patch_loss_weight > 0) torch::load(heads, (ckpt / "patch_heads.pt").string());
+  if (step > 0 && use_heads) torch::load(heads, (ckpt / "patch_heads.pt").string());
 
   std::vector<at::Tensor> decay, no_decay;  // norms and biases are not decayed (GPT-2 / LLaMA practice)
   for (const at::Tensor& p : model->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
-  if (o.patch_loss_weight > 0) {
+  if (use_heads) {
     for (const at::Tensor& p : heads->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
   }
   std::vector<torch::optim::OptimizerParamGroup> groups;
@@ -186,6 +214,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   double window_token_acc = 0;
   double window_patch_loss = 0;
   int64_t window_object_patches = 0, window_colour_right = 0, window_shape_right = 0;
+  int64_t window_sign_patches = 0, window_character_right = 0;
   const auto start = Clock::now();
   const int64_t first_step = step;
   // Examples are made on this thread between steps, not prefetched on another: on 2 cores a third
@@ -197,7 +226,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     fs::remove_all(tmp);
     save_model_folder(*model, tmp.string(), at::kFloat);
     torch::save(optimizer, (tmp / "optimizer.pt").string());
-    if (o.patch_loss_weight > 0) torch::save(heads, (tmp / "patch_heads.pt").string());
+    if (use_heads) torch::save(heads, (tmp / "patch_heads.pt").string());
     write_file_atomic((tmp / "state.json").string(), nlohmann::json{{"key", key}, {"step", step}}.dump(2) + "\n");
     fs::remove_all(ckpt);
     fs::rename(tmp, ckpt);
@@ -210,18 +239,28 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     optimizer.zero_grad();
     BatchLoss loss;
     PatchHeadLoss patch;
+    // The vision stage trains the tower on the patch labels alone, at a fifth of a full step's cost.
+    const bool vision_only = step < o.vision_steps;
     {
       AutocastScope autocast(o.precision == "bf16", cuda);
-      loss = batch_loss(*model, batch);
-      if (o.patch_loss_weight > 0) patch = heads->loss(loss.vision_features, batch.patch_labels);
+      if (vision_only) {
+        loss.vision_features = batched_vision_features(*model, batch);
+      } else {
+        loss = batch_loss(*model, batch);
+      }
+      if (use_heads) patch = heads->loss(loss.vision_features, batch.patch_labels);
     }
-    (o.patch_loss_weight > 0 ? loss.loss + o.patch_loss_weight * patch.loss : loss.loss).backward();
+    if (vision_only) {
+      patch.loss.backward();
+    } else {
+      (o.patch_loss_weight > 0 ? loss.loss + o.patch_loss_weight * patch.loss : loss.loss).backward();
+    }
     at::Tensor norm = at::zeros({}, at::kFloat);
     {
       // Global gradient-norm clipping at 1.0 (GPT-2 / LLaMA training practice).
       std::vector<at::Tensor> grads;
       std::vector<at::Tensor> params = model->parameters();
-      if (o.patch_loss_weight > 0) for (const at::Tensor& p : heads->parameters()) params.push_back(p);
+      if (use_heads) for (const at::Tensor& p : heads->parameters()) params.push_back(p);
       for (const at::Tensor& p : params) if (p.grad().defined()) grads.push_back(p.grad().norm().pow(2));
       norm = at::stack(grads).sum().sqrt();
       const double scale = std::min(1.0, 1.0 / (norm.item<double>() + 1e-6));
@@ -229,15 +268,17 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     }
     optimizer.step();
     ++step;
-    const double l = loss.loss.item<double>();
+    const double l = (vision_only ? patch.loss : loss.loss).item<double>();
     PB_CHECK(std::isfinite(l), fmt::format("train-synth: loss is {} at step {}", l, step));
     window.push_back(l);
     window_token_acc += static_cast<double>(loss.correct_tokens) / static_cast<double>(std::max<int64_t>(1, loss.tokens));
-    if (o.patch_loss_weight > 0) {
+    if (use_heads) {
       window_patch_loss += patch.loss.item<double>();
       window_object_patches += patch.object_patches;
       window_colour_right += patch.colour_right;
       window_shape_right += patch.shape_right;
+      window_sign_patches += patch.sign_patches;
+      window_character_right += patch.character_right;
     }
     if (static_cast<int64_t>(window.size()) == o.log_every || step == o.steps) {
       double mean = 0;
@@ -249,21 +290,26 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
       result.last_loss = mean;
       nlohmann::json entry = {{"step", step}, {"samples", step * o.batch}, {"loss", mean},
                               {"token_accuracy", window_token_acc / static_cast<double>(window.size())}, {"lr", lr},
-                              {"grad_norm", norm.item<double>()}, {"ms_per_sample", per_sample_ms}};
+                              {"grad_norm", norm.item<double>()}, {"ms_per_sample", per_sample_ms},
+                              {"stage", vision_only ? "vision" : "full"}};
       const double object_patches = static_cast<double>(std::max<int64_t>(1, window_object_patches));
-      if (o.patch_loss_weight > 0) {
+      if (use_heads) {
         entry["patch_loss"] = window_patch_loss / static_cast<double>(window.size());
         entry["patch_colour_accuracy"] = static_cast<double>(window_colour_right) / object_patches;
         entry["patch_shape_accuracy"] = static_cast<double>(window_shape_right) / object_patches;
+        entry["patch_character_accuracy"] =
+            static_cast<double>(window_character_right) / static_cast<double>(std::max<int64_t>(1, window_sign_patches));
       }
       log << entry.dump() << "\n";
       log.flush();
       if (!o.quiet) {
         const double eta = per_sample_ms * static_cast<double>((o.steps - step) * o.batch) / 60000.0;
         const std::string patches =
-            o.patch_loss_weight > 0
-                ? fmt::format("  patch colour/shape {:.2f}/{:.2f}", window_colour_right / object_patches,
-                              window_shape_right / object_patches)
+            use_heads
+                ? fmt::format("  patch colour/shape/char {:.2f}/{:.2f}/{:.2f}", window_colour_right / object_patches,
+                              window_shape_right / object_patches,
+                              static_cast<double>(window_character_right) /
+                                  static_cast<double>(std::max<int64_t>(1, window_sign_patches)))
                 : "";
         fmt::print(stderr, "{}step {}/{}  loss {:.4f}  token acc {:.3f}{}  lr {:.2e}  {:.0f} ms/sample  eta {:.0f} min{}",
                    isatty(2) ? "\r" : "", step, o.steps, mean, window_token_acc / static_cast<double>(window.size()),
@@ -273,6 +319,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
       window_token_acc = 0;
       window_patch_loss = 0;
       window_object_patches = window_colour_right = window_shape_right = 0;
+      window_sign_patches = window_character_right = 0;
     }
     if (step % o.checkpoint_every == 0 || step == last_step) save_checkpoint();
     if (o.eval_samples > 0 && (step % o.eval_every == 0 || step == o.steps)) {

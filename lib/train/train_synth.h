@@ -24,6 +24,13 @@ struct TrainSynthOptions {
   // Weight of the auxiliary per-patch colour / shape / character loss (train/patch_heads.h) added to
   // the answer loss; 0 trains on the answers alone.
   double patch_loss_weight = 1.0;
+  // Initial vision position table: "sincos" (fixed 2-D sine-cosine, trainable) or "normal" (N(0, 0.02)
+  // like every other weight).
+  std::string vision_positions = "sincos";
+  // The first this-many steps train the vision tower alone on the patch labels (no language model:
+  // about a fifth of a full step), so the tower sees shapes and glyphs before the LLM learns to ask it.
+  // `loss` in the log is then the patch loss.
+  int64_t vision_steps = 0;
   uint64_t seed = 0;         // weights and the training-sample stream
   std::string precision = "bf16";  // "bf16" (CPU/CUDA autocast, fp32 master weights) or "fp32"
   std::string device = "cpu";
