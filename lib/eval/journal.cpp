@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "io/atomic_file.h"
 
 namespace pb {
 
@@ -53,6 +54,40 @@ JournalContents read_journal(const std::string& path) {
     ++line;
   }
   return out;
+}
+
+std::vector<size_t> repair_journal(const std::string& path, std::string* backup_path) {
+  std::vector<size_t> bad;
+  if (!std::filesystem::exists(path)) return bad;
+  const std::string text = read_all(path);
+  std::string good;
+  size_t begin = 0, line = 1;
+  while (begin < text.size()) {
+    const size_t end = text.find('\n', begin);
+    if (end == std::string::npos) {
+      good.append(text, begin, std::string::npos);  // a torn last line is JournalWriter's to truncate
+      break;
+    }
+    const std::string one = text.substr(begin, end - begin);
+    const nlohmann::json j = nlohmann::json::parse(one, nullptr, /*allow_exceptions=*/false);
+    if (j.is_object() && j.contains("key") && j["key"].is_string()) {
+      good += one + "\n";
+    } else {
+      bad.push_back(line);
+    }
+    begin = end + 1;
+    ++line;
+  }
+  if (bad.empty()) return bad;
+  std::string backup;
+  for (int n = 1;; ++n) {
+    backup = fmt::format("{}.corrupt-{}", path, n);
+    if (!std::filesystem::exists(backup)) break;
+  }
+  std::filesystem::copy_file(path, backup);
+  write_file_atomic(path, good);
+  if (backup_path != nullptr) *backup_path = backup;
+  return bad;
 }
 
 std::vector<nlohmann::json> read_run_journals(const std::string& folder) {

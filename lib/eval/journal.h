@@ -22,6 +22,13 @@ struct JournalContents {
 // dropped and reported in torn_bytes; any other malformed line is an error naming the file and line.
 JournalContents read_journal(const std::string& path);
 
+// Makes a journal readable again after corruption that is not a torn last line (a line that is not a
+// JSON object with a string "key", e.g. from a disk or copy fault): the original is kept beside it as
+// `<path>.corrupt-<N>`, and the journal is rewritten atomically with its good lines only, so the bad
+// lines' samples simply run again. Returns the bad line numbers (1-based; empty when nothing was
+// wrong, and then nothing is touched). Call it only while holding the run folder's lock.
+std::vector<size_t> repair_journal(const std::string& path, std::string* backup_path = nullptr);
+
 // Every record of every journal*.jsonl in a run folder (all shards), files in name order, so a key's
 // last record is its latest (summary.h latest_records). A missing folder has none.
 std::vector<nlohmann::json> read_run_journals(const std::string& folder);

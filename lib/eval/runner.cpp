@@ -251,6 +251,11 @@ nlohmann::json run_evaluation(const RunOptions& o, ModelCache* models) {
   // Held until the summary is written: a second process on the same folder and shard stops here.
   const FileLock lock(journal_path, fmt::format("run folder {} ({})", out.string(),
                                                 journal_name(o.shard_index, o.shard_count)));
+  std::string backup;
+  if (const std::vector<size_t> bad = repair_journal(journal_path, &backup); !bad.empty()) {
+    fmt::print(stderr, "warning: {}: {} line(s) were not journal records (first: line {}); their samples run again "
+               "(the original is kept as {})\n", journal_path, bad.size(), bad.front(), backup);
+  }
   std::unordered_set<std::string> done;
   for (const nlohmann::json& r : read_journal(journal_path).records) {
     if (r.value("status", "") == "ok") done.insert(r.at("key").get<std::string>());

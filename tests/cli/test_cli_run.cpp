@@ -2,48 +2,15 @@
 // VQAv2-format fixture with the text-capable tiny model.
 #include <catch2/catch.hpp>
 
-#include <algorithm>
-#include <sstream>
+#include <map>
 
 #include "eval/journal.h"
-#include "io/file_lock.h"
 #include "run_fixtures.h"
+#include "run_results.h"
 
 namespace fs = std::filesystem;
 
 namespace pb::test {
-namespace {
-
-nlohmann::json summary_of(const fs::path& dir, const std::string& name = "summary.json") {
-  return nlohmann::json::parse(read_text(dir / name));
-}
-
-// What "equal results" means: answers and scores per key, counts and metrics (not timings).
-std::map<std::string, std::pair<std::string, nlohmann::json>> answers_by_key(const fs::path& dir) {
-  std::map<std::string, std::pair<std::string, nlohmann::json>> out;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.path().extension() != ".jsonl") continue;
-    for (const auto& r : read_journal(entry.path().string()).records) {
-      out[r["key"]] = {r.value("answer_raw", std::string("<failed>")), r.value("score", nlohmann::json())};
-    }
-  }
-  return out;
-}
-
-void require_equal_results(const fs::path& a, const fs::path& b) {
-  const nlohmann::json sa = summary_of(a), sb = summary_of(b);
-  CHECK(sa["counts"] == sb["counts"]);
-  CHECK(sa["metrics"] == sb["metrics"]);
-  CHECK(sa["config_hash"] == sb["config_hash"]);
-  CHECK(sa["efficiency"]["mean_visual_tokens"] == sb["efficiency"]["mean_visual_tokens"]);
-  CHECK(answers_by_key(a) == answers_by_key(b));
-}
-
-std::string run_args(const std::string& spec, const fs::path& out) {
-  return "run " + tiny_model_args() + " --dataset " + shell_quote(spec) + " --out " + shell_quote(out.string());
-}
-
-}  // namespace
 
 TEST_CASE("run: journal, counts, failures and accuracy equal to score on the journal's answers", "[cli][run]") {
   const fs::path dir = temp_dir("run_basic");
@@ -128,51 +95,6 @@ TEST_CASE("run: a folder holding a different configuration is refused", "[cli][r
   const CliResult r = run_cli(run_args(spec, dir / "out") + " --protocol lmms-eval");
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("different configuration") != std::string::npos);
-}
-
-TEST_CASE("run: a second process on the same run folder is refused while the first holds it", "[cli][run]") {
-  const fs::path dir = temp_dir("run_locked");
-  const std::string spec = write_vqav2_fixture(dir / "data", 2);
-  fs::create_directories(dir / "out");
-  {
-    // This test process plays the first writer: it holds the journal's lock as `run` does.
-    const FileLock first((dir / "out" / "journal.jsonl").string(), "test");
-    const CliResult r = run_cli(run_args(spec, dir / "out"));
-    CHECK(r.exit_code == 1);
-    CHECK(r.err.find("another prune-bench process (pid " + std::to_string(::getpid()) + ")") != std::string::npos);
-    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);  // one line
-    CHECK_FALSE(fs::exists(dir / "out" / "journal.jsonl"));  // nothing written
-  }
-  const CliResult after = run_cli(run_args(spec, dir / "out"));  // the lock died with its holder
-  INFO(after.err);
-  CHECK(after.exit_code == 0);
-}
-
-TEST_CASE("run: a full disk mid-run is a one-line error, finished samples survive and a re-run completes",
-          "[cli][run]") {
-  const fs::path dir = temp_dir("run_enospc");
-  const std::string spec = write_vqav2_fixture(dir / "data", 8);
-  REQUIRE(run_cli(run_args(spec, dir / "reference")).exit_code == 0);
-  // The disk fills half-way through the 4th journal line (sized from the reference run's lines, which
-  // differ from this run's only in a few timing digits).
-  std::istringstream lines(read_text(dir / "reference" / "journal.jsonl"));
-  std::string line;
-  size_t three_lines = 0;
-  for (int i = 0; i < 3 && std::getline(lines, line); ++i) three_lines += line.size() + 1;
-  REQUIRE(std::getline(lines, line));
-  const std::string fault =
-      "env " + std::string(kJournalFaultEnv) + "=" + std::to_string(three_lines + line.size() / 2);
-  const CliResult full = run_cli_with_prefix(fault, run_args(spec, dir / "out"));
-  CHECK(full.exit_code == 1);
-  CHECK(full.err.find("No space left on device") != std::string::npos);
-  CHECK(std::count(full.err.begin(), full.err.end(), '\n') == 1);
-  const JournalContents kept = read_journal((dir / "out" / "journal.jsonl").string());
-  CHECK(kept.records.size() == 3);
-  CHECK(kept.torn_bytes > 0);  // the 4th line, torn
-  const CliResult resumed = run_cli(run_args(spec, dir / "out"));
-  INFO(resumed.err);
-  REQUIRE(resumed.exit_code == 0);
-  require_equal_results(dir / "reference", dir / "out");
 }
 
 TEST_CASE("run: an image symlink pointing out of the images folder is refused; one pointing inside is read",

@@ -25,6 +25,29 @@ TEST_CASE("journal: appended records read back in order", "[eval]") {
   CHECK(c.torn_bytes == 0);
 }
 
+TEST_CASE("journal: repair sets corrupt lines aside, keeps the good ones and the original", "[eval]") {
+  TempDir dir;
+  const std::string path = dir.file("j.jsonl");
+  const std::string original =
+      "{\"key\":\"a\"}\n"
+      "#######\n"                 // not JSON
+      "{\"score\":1}\n"          // JSON, but no key
+      "{\"key\":\"d\"}\n"
+      "{\"key\":\"e";             // torn: left for JournalWriter
+  write_bytes(path, original);
+  std::string backup;
+  CHECK(repair_journal(path, &backup) == std::vector<size_t>{2, 3});
+  CHECK(backup == path + ".corrupt-1");
+  CHECK(read_bytes(backup) == original);
+  const JournalContents c = read_journal(path);
+  REQUIRE(c.records.size() == 2);
+  CHECK(c.records[0]["key"] == "a");
+  CHECK(c.records[1]["key"] == "d");
+  CHECK(c.torn_bytes == 9);  // {"key":"e
+  CHECK(repair_journal(path).empty());  // nothing more to do, nothing touched
+  CHECK_FALSE(std::filesystem::exists(path + ".corrupt-2"));
+}
+
 TEST_CASE("journal: a torn last line is dropped and truncated away on reopen", "[eval]") {
   TempDir dir;
   const std::string path = dir.file("j.jsonl");
