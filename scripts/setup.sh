@@ -9,6 +9,7 @@ packages=(
   libopencv-dev libjpeg-dev libcli11-dev nlohmann-json3-dev libfmt-dev catch2
   libsentencepiece-dev    # only for the tokenizer's differential test binary (never linked with LibTorch)
   clang libclang-rt-14-dev  # libFuzzer and its sanitizer runtimes, for scripts/fuzz.sh (tests/fuzz)
+  slurm-wlm munge         # the Slurm test starts its own single-node cluster (tests/slurm/cluster.sh)
 )
 
 missing=()
