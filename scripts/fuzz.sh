@@ -4,14 +4,17 @@
 # git never changes behind anyone's back. A crash leaves its input in build-fuzz/crashes/<target>/ and
 # makes the script exit non-zero after the remaining targets ran.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
+# PB_FUZZ_SKIP_BUILD=1 runs already built targets (e.g. several fuzz.sh in parallel on one build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
 shift || true
 dir=${PB_FUZZ_BUILD_DIR:-build-fuzz}
-CC=clang CXX=clang++ cmake -S . -B "$dir" -DPB_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$dir.cmake.log" 2>&1 ||
-  { cat "$dir.cmake.log"; exit 1; }
-cmake --build "$dir" -j"$(nproc)" > "$dir.build.log" 2>&1 || { tail -50 "$dir.build.log"; exit 1; }
+if [ "${PB_FUZZ_SKIP_BUILD:-0}" != 1 ]; then
+  CC=clang CXX=clang++ cmake -S . -B "$dir" -DPB_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$dir.cmake.log" 2>&1 ||
+    { cat "$dir.cmake.log"; exit 1; }
+  cmake --build "$dir" -j"$(nproc)" > "$dir.build.log" 2>&1 || { tail -50 "$dir.build.log"; exit 1; }
+fi
 
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then

@@ -198,6 +198,10 @@ JsonDocument::JsonDocument(std::string text, const std::string& path, size_t lin
     if (const size_t colon = detail.find(": "); colon != std::string::npos) detail = detail.substr(colon + 2);
     throw Error(fmt::format("{}: line {}, column {}: invalid JSON: {}", path_, line_, e.byte == 0 ? 1 : e.byte,
                             detail));
+  } catch (const json::out_of_range& e) {  // a number too large for a double (tests/fuzz)
+    std::string detail = e.what();
+    if (const size_t space = detail.find("] "); space != std::string::npos) detail = detail.substr(space + 2);
+    throw Error(fmt::format("{}: line {}: invalid JSON: {}", path_, line_, detail));
   }
 }
 

@@ -33,6 +33,12 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& sourc
     if (const size_t colon = detail.find(": "); colon != std::string::npos) detail = detail.substr(colon + 2);
     throw Error(fmt::format("{}: invalid JSON at byte {} (line {}, column {}): {}", source, offset, line, column,
                             detail));
+  } catch (const nlohmann::json::out_of_range& e) {
+    // A number too large for a double (e.g. 1e999): nlohmann reports it as out_of_range 406, without
+    // a position (found by tests/fuzz).
+    std::string detail = e.what();
+    if (const size_t space = detail.find("] "); space != std::string::npos) detail = detail.substr(space + 2);
+    throw Error(fmt::format("{}: invalid JSON: {}", source, detail));
   }
 }
 

@@ -140,6 +140,8 @@ json parse_header(std::string_view text, const std::string& path) {
     // e.byte counts from 1 within the header; report the offset in the file (header starts at 8).
     throw Error(fmt::format("{}: header is not valid JSON (at header byte {}, file byte {}): {}", path,
                             e.byte == 0 ? 0 : e.byte - 1, e.byte == 0 ? 8 : e.byte + 7, e.what()));
+  } catch (const json::out_of_range& e) {  // a number too large for a double (tests/fuzz)
+    throw Error(fmt::format("{}: header is not valid JSON: {}", path, e.what()));
   }
 }
 

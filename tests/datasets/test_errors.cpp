@@ -42,6 +42,16 @@ TEST_CASE("datasets: truncated JSON names the file and the byte offset", "[datas
                     Contains(gqa) && Contains("invalid JSON at byte"));
 }
 
+TEST_CASE("datasets: a number too large for a double is a pb::Error, in JSON and JSON-lines files",
+          "[datasets][errors]") {
+  // Found by tests/fuzz (the JSON library reports these as out_of_range, not parse_error).
+  TempDir dir;
+  const std::string q = write_bytes(dir.file("q.json"), R"({"questions": [{"image_id": 1e999}]})");
+  CHECK_THROWS_WITH(pb::load_dataset(vqav2_spec(q)), Contains(q) && Contains("number overflow"));
+  const std::string l = write_bytes(dir.file("q.jsonl"), "{\"question_id\": 5e5555}\n");
+  CHECK_THROWS_WITH(pb::load_dataset(llava_spec(l)), Contains(l) && Contains("line 1") && Contains("number overflow"));
+}
+
 TEST_CASE("datasets: wrong types name the file, byte offset and path", "[datasets][errors]") {
   TempDir dir;
   const std::string text =

@@ -30,6 +30,14 @@ TEST_CASE("io/json_file: invalid JSON names the file, byte offset, line and colu
   CHECK_THROWS_WITH(pb::read_json_file(empty), Contains(empty) && Contains("invalid JSON at byte 0 "));
 }
 
+TEST_CASE("io/json_file: a number too large for a double is a pb::Error naming the file", "[io][json]") {
+  // Found by tests/fuzz: nlohmann throws out_of_range (not parse_error) for these.
+  TempDir dir;
+  const std::string path = write_bytes(dir.file("big.json"), R"({"image_size": 3e333})");
+  CHECK_THROWS_AS(pb::read_json_file(path), pb::Error);
+  CHECK_THROWS_WITH(pb::read_json_file(path), Contains(path) && Contains("number overflow parsing '3e333'"));
+}
+
 TEST_CASE("io/json_file: missing file and folder", "[io][json]") {
   TempDir dir;
   const std::string path = dir.file("absent.json");
