@@ -10,10 +10,11 @@ cd "$(dirname "$0")/.."
 seconds=${1:-20}
 shift || true
 dir=${PB_FUZZ_BUILD_DIR:-build-fuzz}
+mkdir -p "$dir"
 if [ "${PB_FUZZ_SKIP_BUILD:-0}" != 1 ]; then
-  CC=clang CXX=clang++ cmake -S . -B "$dir" -DPB_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$dir.cmake.log" 2>&1 ||
-    { cat "$dir.cmake.log"; exit 1; }
-  cmake --build "$dir" -j"$(nproc)" > "$dir.build.log" 2>&1 || { tail -50 "$dir.build.log"; exit 1; }
+  CC=clang CXX=clang++ cmake -S . -B "$dir" -DPB_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$dir/fuzz-cmake.log" 2>&1 ||
+    { cat "$dir/fuzz-cmake.log"; exit 1; }
+  cmake --build "$dir" -j"$(nproc)" > "$dir/fuzz-build.log" 2>&1 || { tail -50 "$dir/fuzz-build.log"; exit 1; }
 fi
 
 targets=("$@")
