@@ -243,6 +243,30 @@ TEST_CASE("anyres: fopru selects inside each tile; pruned rows leave the packed 
   CHECK(out.image_tokens == 2046);
 }
 
+TEST_CASE("anyres: random draws per tile from the sample's stream, the same draw for the same key",
+          "[pruners][llava_next]") {
+  c10::InferenceMode guard;
+  NextSample s;
+  auto pruner = make_pruner("random", Budget::parse("keep:0.25"));
+  pruner->resolve_anyres(s.model->config());
+  auto kept_for = [&](const std::string& key) {
+    Session session;
+    return to_vector(kept_stage(run_anyres_prefill(*s.model, *pruner, key, s.pixels, s.ids, session, false, 0),
+                                "kept_vision"));
+  };
+  const std::vector<int64_t> a = kept_for("q1"), again = kept_for("q1"), other = kept_for("q2");
+  CHECK(a == again);
+  CHECK(a != other);
+  int64_t base = 0, newlines = 0;
+  for (const int64_t r : a) {
+    const int64_t src = s.unpruned.source[static_cast<size_t>(r)];
+    base += src >= 0 && src < 576 ? 1 : 0;
+    newlines += src < 0 ? 1 : 0;
+  }
+  CHECK(base == 144);  // keep:0.25 of the base tile's 576
+  CHECK(newlines == s.unpruned.grid_rows);
+}
+
 TEST_CASE("anyres: fitprune deletes its rescaled counts from the real packed span inside the LLM",
           "[pruners][fitprune][llava_next]") {
   c10::InferenceMode guard;
