@@ -12,30 +12,17 @@
 #include <c10/core/InferenceMode.h>
 #include <fmt/core.h>
 
-#include <chrono>
-#include <functional>
-#include <map>
 #include <sstream>
 #include <thread>
 
 #include "flops/flops.h"
+#include "layer_timing.h"
 #include "models/llava.h"
 #include "pipeline/pruned_prefill.h"
 #include "pruners/pruner.h"
 #include "spec/model_spec.h"
 
 namespace {
-
-double best_ms(int reps, const std::function<void()>& fn) {
-  fn();  // warm-up (oneDNN primitive creation)
-  double best = 1e30;
-  for (int i = 0; i < reps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    fn();
-    best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return best;
-}
 
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
@@ -95,42 +82,8 @@ int main(int argc, char** argv) {
       if (e.info.name != "none") methods.push_back(e.info.name);
     }
   }
-  // One decoder layer's prefill time at T rows (the built layers' mean; cached per T).
-  std::map<int64_t, double> layer_ms;
-  auto time_layer = [&](int64_t rows) {
-    auto found = layer_ms.find(rows);
-    if (found != layer_ms.end()) return found->second;
-    const at::Tensor hidden = at::randn({rows, full.text.hidden_size}).to(options.dtype);
-    const double ms = best_ms(reps, [&] {
-      pb::SequenceState state;
-      pb::KvCache cache = decoder->make_cache(rows + 1);
-      state.hidden = hidden;
-      state.positions = at::arange(rows, at::kLong);
-      state.origin = state.positions;
-      state.cache = &cache;
-      decoder->run_layers(state, nullptr, nullptr);
-    });
-    return layer_ms[rows] = ms / static_cast<double>(kBuiltLayers);
-  };
-  // A layer that drops rows after its attention (FitPrune) runs Q/K/V + attention at `in` rows and
-  // o_proj + MLP at `after_attn` rows: its time is composed from the two full-layer times, split by
-  // the exact FLOPs share of each half.
-  auto composed_ms = [&](const std::vector<pb::LayerTokens>& schedule) {
-    double total = 0;
-    for (const pb::LayerTokens& v : schedule) {
-      const int64_t rows_in = text_tokens + v.in, rows_out = text_tokens + v.after_attn;
-      if (rows_in == rows_out) {
-        total += time_layer(rows_in);
-        continue;
-      }
-      auto attention_share = [&](int64_t rows) {
-        const pb::DecoderLayerMacs m = pb::decoder_layer_macs(full.text, rows, rows, rows, 3);
-        return (m.qkv + m.attention) / m.total();
-      };
-      total += time_layer(rows_in) * attention_share(rows_in) + time_layer(rows_out) * (1 - attention_share(rows_out));
-    }
-    return total;
-  };
+  pb::bench::LayerTimer timer(decoder, full.text, kBuiltLayers, text_tokens, options.dtype, reps);
+  auto composed_ms = [&](const std::vector<pb::LayerTokens>& schedule) { return timer.composed_ms(schedule); };
   auto predicted_flops = [&](const std::vector<pb::LayerTokens>& schedule) {
     return pb::llm_prefill_flops(full, text_tokens, schedule, pb::FlopsConvention::kExact);
   };

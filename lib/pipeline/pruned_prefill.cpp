@@ -150,25 +150,90 @@ PrunedPrefill run_pruned_prefill(const LlavaModelImpl& model, Pruner& pruner, co
   return out;
 }
 
+namespace {
+
+// kPerTile: the method's vision stage on every tile as if it were one LLaVA-1.5 image, then the packed
+// rows whose (tile, patch) it kept, plus every image_newline row. [k] int64 ascending packed indices.
+at::Tensor packed_rows_kept_per_tile(Pruner& pruner, const AnyresFeatures& image) {
+  const int64_t tiles = image.tile_features.size(0), p = image.tile_features.size(1);
+  std::vector<char> kept_patch(static_cast<size_t>(tiles * p), 0);
+  for (int64_t t = 0; t < tiles; ++t) {
+    std::vector<at::Tensor> attentions;  // per tower layer: [H, 1+P, 1+P] of this tile, or undefined
+    for (const at::Tensor& a : image.vision_attentions) attentions.push_back(a.defined() ? a[t] : at::Tensor());
+    const at::Tensor features = image.tile_features[t];  // [P, Dv*]
+    const VisionStageInput input{features, attentions, /*has_cls=*/false};
+    const at::Tensor kept = pruner.select_before_projector(input).to(at::kCPU);
+    PB_CHECK(kept.defined(), "anyres: a per-tile method returned no selection");
+    const int64_t* k = kept.data_ptr<int64_t>();
+    for (int64_t i = 0; i < kept.numel(); ++i) {
+      PB_CHECK(k[i] >= 0 && k[i] < p, "anyres: a per-tile selection is outside the tile");
+      kept_patch[static_cast<size_t>(t * p + k[i])] = 1;
+    }
+  }
+  // Pruned rows are simply absent; image_newline rows (source -1) always stay (docs/llava_next.md).
+  std::vector<int64_t> rows;
+  for (size_t r = 0; r < image.source.size(); ++r) {
+    const int64_t s = image.source[r];
+    if (s < 0 || kept_patch[static_cast<size_t>(s)] != 0) rows.push_back(static_cast<int64_t>(r));
+  }
+  return at::tensor(rows, at::kLong);
+}
+
+}  // namespace
+
 PrunedPrefill run_anyres_prefill(const LlavaModelImpl& model, Pruner& pruner, const std::string& sample_key,
                                  const AnyresPixels& pixels, const std::vector<int64_t>& ids, Session& session,
                                  bool all_logits, int64_t reserve, PrefillObserver* extra) {
-  if (pruner.info().name != "none") {
-    throw Error(fmt::format("--pruner {}: not available on LLaVA-NeXT models yet (only none)", pruner.info().name));
+  const PrunerInfo& info = pruner.info();
+  if (info.anyres == AnyresHandling::kRefused) {
+    throw Error(fmt::format("--pruner {}: not available on LLaVA-NeXT models: {}", info.name, info.anyres_note));
+  }
+  if (info.anyres == AnyresHandling::kPerTile &&
+      (!pruner.vision_qk_layers().empty() || pruner.vision_layer_hook() != nullptr)) {
+    throw Error(fmt::format("--pruner {}: per-tile methods on LLaVA-NeXT may ask only for tower attention", info.name));
   }
   const bool cuda = model.options().device.is_cuda();
   PrunedPrefill out;
   pruner.begin_sample(sample_key);
+  const std::set<int64_t> attention_layers =
+      info.anyres == AnyresHandling::kPerTile ? pruner.vision_attention_layers() : std::set<int64_t>{};
   EncodeTimes times;
-  const AnyresFeatures image = model.encode_anyres(pixels.tiles, pixels.width, pixels.height, pixels.layout, {}, &times);
+  const AnyresFeatures image =
+      model.encode_anyres(pixels.tiles, pixels.width, pixels.height, pixels.layout, attention_layers, &times);
   out.vision_ms = times.vision_ms;
   out.projector_ms = times.projector_ms;
-  out.image.image_embeds = image.image_embeds;
-  out.image_tokens = image.image_embeds.size(0);
-  out.prompt = model.splice(ids, image.image_embeds);
+  out.image_tokens = image.image_embeds.size(0);  // the real packed count, newlines included
+  // `original` maps each image row entering the LLM to its index in the unpruned packed span.
+  at::Tensor original = at::arange(out.image_tokens, at::kLong);
+  at::Tensor embeds = image.image_embeds;  // [N, D]
   auto t = Clock::now();
-  out.logits = model.prefill(out.prompt, session, extra, all_logits, reserve);
-  out.prefill_ms = ms_since(t, cuda);
+  if (info.anyres == AnyresHandling::kPerTile) {
+    original = packed_rows_kept_per_tile(pruner, image);
+    out.kept.emplace_back("kept_vision", original);
+  } else if (info.anyres == AnyresHandling::kBaseAndGrid) {
+    original = pruner.select_packed(embeds, image.source).to(at::kCPU);
+    out.kept.emplace_back("kept_projector", original);
+  } else {
+    // kPackedSpan: this image's budget, for its real count (FitPrune rescales its recipe to it).
+    pruner.resolve_for_tokens(model.config(), out.image_tokens);
+  }
+  out.prune_ms += ms_since(t, cuda);
+  if (info.anyres != AnyresHandling::kPackedSpan) embeds = embeds.index_select(0, original.to(embeds.device()));
+  out.image.image_embeds = embeds;
+  out.prompt = model.splice(ids, embeds);
+  if (info.anyres == AnyresHandling::kBaseAndGrid && info.positions == "original") {
+    // G-Prune passes system_prompt_length + image_keep_indices as position ids (llava_arch.py): the
+    // kept rows keep their packed positions and the text continues after the unpruned span.
+    const int64_t begin = out.prompt.image_begin;
+    const int64_t tail = out.prompt.embeds.size(0) - begin - out.prompt.image_len;
+    out.prompt.positions = at::cat({at::arange(begin, at::kLong), original + begin,
+                                    at::arange(tail, at::kLong) + (begin + out.image_tokens)});
+  }
+  StageRecorder recorder(pruner.llm_observer(), extra, out.prompt.image_begin, original, out);
+  const double prune_before_llm = out.prune_ms;
+  t = Clock::now();
+  out.logits = model.prefill(out.prompt, session, &recorder, all_logits, reserve);
+  out.prefill_ms = ms_since(t, cuda) - (out.prune_ms - prune_before_llm);
   return out;
 }
 

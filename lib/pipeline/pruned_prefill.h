@@ -35,9 +35,10 @@ PrunedPrefill run_pruned_prefill(const LlavaModelImpl& model, Pruner& pruner, co
                                  bool all_logits, int64_t reserve, PrefillObserver* extra = nullptr,
                                  const std::set<int64_t>& extra_vision_attention = {});
 
-// LLaVA-NeXT (anyres) sample: tiles through encode_anyres, the packed rows spliced, then the prefill.
-// Only the unpruned model (`none`) for now: pb::Error for any other method. `image_tokens` is the
-// real packed row count of this image.
+// LLaVA-NeXT (anyres) sample: tiles through encode_anyres, the method as its PrunerInfo::anyres says
+// (docs/llava_next.md), the kept packed rows spliced, then the prefill. `image_tokens` is the real
+// packed row count of this image; `kept` lists hold indices into that unpruned packed span
+// (AnyresFeatures::source maps them to tile and patch). pb::Error for a refused method.
 PrunedPrefill run_anyres_prefill(const LlavaModelImpl& model, Pruner& pruner, const std::string& sample_key,
                                  const AnyresPixels& pixels, const std::vector<int64_t>& ids, Session& session,
                                  bool all_logits, int64_t reserve, PrefillObserver* extra = nullptr);

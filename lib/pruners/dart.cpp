@@ -98,8 +98,10 @@ class DartPruner : public Pruner {
     static const PrunerInfo i = dart_info();
     return i;
   }
-  nlohmann::json resolve(const LlavaConfig& cfg) override {
-    const int64_t n = image_tokens_per_image(cfg), layers = cfg.text.num_hidden_layers;
+  nlohmann::json resolve(const LlavaConfig& cfg) override { return resolve_for_tokens(cfg, image_tokens_per_image(cfg)); }
+  // LLaVA-NeXT resolves again for every image's real visual-token count `n` (the packed span).
+  nlohmann::json resolve_for_tokens(const LlavaConfig& cfg, int64_t n) override {
+    const int64_t layers = cfg.text.num_hidden_layers;
     if (k_ < 1 || k_ >= layers) {
       throw Error(fmt::format("dart: k={} must be in [1, {}] (pivots use layer k-1's keys)", k_, layers - 1));
     }
@@ -155,7 +157,10 @@ PrunerInfo dart_info() {
           {{"k", "2", "the first layer to run on the kept tokens (pruned_layer K); pivots use layer K-1"},
            {"pivot_image", "4", "image pivots (pivot_image_token)"},
            {"pivot_text", "4", "text pivots (pivot_text_token)"},
-           {"max_num_trunction", "128", "retained budget when no --budget is given (model_vqa_loader.py default)"}}};
+           {"max_num_trunction", "128", "retained budget when no --budget is given (model_vqa_loader.py default)"}},
+          AnyresHandling::kPackedSpan,
+          "the whole packed span (newlines included) is the image; max_num_trunction (tokens:K) is "
+          "kept out of the real count, keep:R is a fraction of it"};
 }
 
 std::unique_ptr<Pruner> make_dart(const PrunerParams& params, const Budget& budget) {

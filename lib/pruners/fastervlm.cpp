@@ -59,7 +59,10 @@ PrunerInfo fastervlm_info() {
           "Zhang et al., [CLS] Attention is All You Need for Training-Free Visual Token Pruning (arXiv 2412.01818)",
           "Theia-4869/FasterVLM llava/model/multimodal_encoder/clip_encoder.py, llava/model/llava_arch.py @f5d5f12",
           "reindex",  // chosen before the projector: the LLM sees a shorter, contiguous sequence
-          {}};
+          {},
+          AnyresHandling::kRefused,
+          "it ranks by the [CLS] attention of a single 24x24 image; its LLaVA-NeXT reading (per crop "
+          "or over the packed span) is not reproduced"};
 }
 
 std::unique_ptr<Pruner> make_fastervlm(const PrunerParams&, const Budget& budget) {

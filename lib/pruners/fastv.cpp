@@ -41,8 +41,10 @@ class FastvPruner : public Pruner {
     static const PrunerInfo i = fastv_info();
     return i;
   }
-  nlohmann::json resolve(const LlavaConfig& cfg) override {
-    const int64_t n = image_tokens_per_image(cfg), layers = cfg.text.num_hidden_layers;
+  nlohmann::json resolve(const LlavaConfig& cfg) override { return resolve_for_tokens(cfg, image_tokens_per_image(cfg)); }
+  // LLaVA-NeXT resolves again for every image's real visual-token count `n` (the packed span).
+  nlohmann::json resolve_for_tokens(const LlavaConfig& cfg, int64_t n) override {
+    const int64_t layers = cfg.text.num_hidden_layers;
     if (k_ < 1 || k_ >= layers) {
       throw Error(fmt::format("fastv: k={} must be in [1, {}] (it ranks with layer k-1's attention)", k_, layers - 1));
     }
@@ -110,7 +112,10 @@ PrunerInfo fastv_info() {
           "pkunlp-icler/FastV src/FastV/llava-hf/.../modeling_llama.py",
           "original",
           {{"k", "2", "the layer that runs first on the kept tokens (K); ranking uses layer K-1"},
-           {"r", "0.5", "fraction of image tokens dropped when no --budget is given (R)"}}};
+           {"r", "0.5", "fraction of image tokens dropped when no --budget is given (R)"}},
+          AnyresHandling::kPackedSpan,
+          "the whole packed span (newlines included) is the image; tokens:K keeps K of the real "
+          "count, keep:R, flops:F and the default R are resolved per image"};
 }
 
 std::unique_ptr<Pruner> make_fastv(const PrunerParams& params, const Budget& budget) {

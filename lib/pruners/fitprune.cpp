@@ -19,6 +19,7 @@
 #include "pruners/fitprune_recipe.h"
 #include "pruners/methods.h"
 #include "pruners/select.h"
+#include "flops/visual_tokens.h"
 #include "spec/model_spec.h"
 
 namespace pb {
@@ -102,29 +103,24 @@ class FitprunePruner : public Pruner {
     return i;
   }
 
-  nlohmann::json resolve(const LlavaConfig& cfg) override {
-    const int64_t n = image_tokens_per_image(cfg), layers = cfg.text.num_hidden_layers;
-    FitpruneRecipe recipe;
-    nlohmann::json source;
-    if (!recipe_path_.empty() || budget_.kind == Budget::Kind::kSchedule) {
-      const std::string& path = recipe_path_.empty() ? budget_.schedule_file : recipe_path_;
-      const std::string bytes = file_bytes(path);
-      const nlohmann::json j = parse_json_text(bytes, path);
-      // schedule:FILE takes a recipe (a schedule with its provenance) or a plain schedule.
-      const bool is_recipe = !recipe_path_.empty() || j.is_object();
-      recipe = is_recipe ? parse_fitprune_recipe(j, path) : recipe_from_schedule(j, path, layers, n);
-      source = {{"kind", is_recipe ? "file" : "schedule"}, {"path", path}, {"hash", hex16(fnv1a64(bytes))}};
-    } else {
-      const PublishedFitpruneRecipe& p = published_for(n, layers);
-      recipe = p.recipe;
-      // The shipped configs/fitprune/<stem>.json holds exactly these bytes (tests check it).
-      source = {{"kind", "published"}, {"name", p.file_stem()}, {"hash", hex16(fnv1a64(fitprune_recipe_text(recipe)))}};
-    }
+  nlohmann::json resolve(const LlavaConfig& cfg) override { return resolve_for_tokens(cfg, image_tokens_per_image(cfg)); }
+  // LLaVA-NeXT: called again for every image with its real packed count `n`; the recipe is read once.
+  nlohmann::json resolve_for_tokens(const LlavaConfig& cfg, int64_t n) override {
+    const int64_t layers = cfg.text.num_hidden_layers;
+    if (loaded_for_ != cfg.hash()) load_recipe(cfg);
+    const FitpruneRecipe& recipe = recipe_;
+    nlohmann::json source = source_;
     const std::string where = source.value("path", source.value("name", std::string()));
     if (static_cast<int64_t>(recipe.delete_per_layer.size()) != layers) {
       throw Error(fmt::format("fitprune: {}: field \"delete_per_layer\" has {} entries, but the model has {} decoder "
                               "layers",
                               where, recipe.delete_per_layer.size(), layers));
+    }
+    if (cfg.model_type == "llava_next" && recipe.scale_reference == 0) {
+      throw Error(fmt::format("fitprune: {}: LLaVA-NeXT images differ in visual-token count, so the recipe needs a "
+                              "\"scale_reference\" (the published llava_next_* recipes are written for 2880 and "
+                              "rescaled per image)",
+                              where));
     }
     if (recipe.scale_reference == 0 && recipe.n_visual != n) {
       throw Error(fmt::format("fitprune: {}: field \"n_visual\" is {}, but the model gives {} visual tokens per image",
@@ -153,6 +149,27 @@ class FitprunePruner : public Pruner {
   PrefillObserver* llm_observer() override { return observer_.get(); }
 
  private:
+  // Reads recipe= / schedule:FILE or picks the published recipe for the model's nominal visual-token
+  // count (576 for LLaVA-1.5, 2880 for LLaVA-NeXT: flops/visual_tokens.h).
+  void load_recipe(const LlavaConfig& cfg) {
+    const int64_t n = nominal_visual_tokens(cfg), layers = cfg.text.num_hidden_layers;
+    if (!recipe_path_.empty() || budget_.kind == Budget::Kind::kSchedule) {
+      const std::string& path = recipe_path_.empty() ? budget_.schedule_file : recipe_path_;
+      const std::string bytes = file_bytes(path);
+      const nlohmann::json j = parse_json_text(bytes, path);
+      // schedule:FILE takes a recipe (a schedule with its provenance) or a plain schedule.
+      const bool is_recipe = !recipe_path_.empty() || j.is_object();
+      recipe_ = is_recipe ? parse_fitprune_recipe(j, path) : recipe_from_schedule(j, path, layers, n);
+      source_ = {{"kind", is_recipe ? "file" : "schedule"}, {"path", path}, {"hash", hex16(fnv1a64(bytes))}};
+    } else {
+      const PublishedFitpruneRecipe& p = published_for(n, layers);
+      recipe_ = p.recipe;
+      // The shipped configs/fitprune/<stem>.json holds exactly these bytes (tests check it).
+      source_ = {{"kind", "published"}, {"name", p.file_stem()}, {"hash", hex16(fnv1a64(fitprune_recipe_text(recipe_)))}};
+    }
+    loaded_for_ = cfg.hash();
+  }
+
   const PublishedFitpruneRecipe& published_for(int64_t n, int64_t layers) const {
     if (budget_.kind != Budget::Kind::kFlops) {
       throw Error(fmt::format("fitprune: needs a recipe: --pruner fitprune:recipe=FILE (from `prune-bench calibrate`), "
@@ -161,7 +178,7 @@ class FitprunePruner : public Pruner {
     }
     std::string available;
     for (const PublishedFitpruneRecipe& p : published_fitprune_recipes()) {
-      if (p.recipe.scale_reference == 0) available += (available.empty() ? "" : ", ") + p.file_stem();
+      available += (available.empty() ? "" : ", ") + p.file_stem();
     }
     if (budget_.convention != "fitprune") {
       throw Error(fmt::format("fitprune: --budget {}: the published recipes were fitted under the fitprune FLOPs "
@@ -172,7 +189,7 @@ class FitprunePruner : public Pruner {
     if (p == nullptr) {
       throw Error(fmt::format("fitprune: --budget {}: no published recipe for this ratio on a model with {} visual "
                               "tokens and {} decoder layers (published: {}; llava15 = 576 tokens x 32 layers, "
-                              "llava_hr = 1024 x 32); calibrate one with `prune-bench calibrate --pruner fitprune "
+                              "llava_hr = 1024 x 32, llava_next = 2880 nominal x 32); calibrate one with `prune-bench calibrate --pruner fitprune "
                               "--budget {}` and pass --pruner fitprune:recipe=FILE",
                               budget_.text, n, layers, available, budget_.text));
     }
@@ -181,6 +198,9 @@ class FitprunePruner : public Pruner {
 
   Budget budget_;
   std::string recipe_path_;
+  FitpruneRecipe recipe_;        // as read, for the model hashed in loaded_for_
+  nlohmann::json source_;        // where recipe_ came from
+  std::string loaded_for_;
   int64_t kept_ = 0;
   std::unique_ptr<FitpruneObserver> observer_;
 };
@@ -198,7 +218,10 @@ PrunerInfo fitprune_info() {
           "original",
           {{"recipe", "",
             "recipe JSON from `prune-bench calibrate` or configs/fitprune/ (else --budget flops:F picks a "
-            "published one)"}}};
+            "published one)"}},
+          AnyresHandling::kPackedSpan,
+          "the whole packed span (newlines included) is the image; the llava_next recipes are "
+          "rescaled per image to int(n_l * N / 2880) (LLaVA_NEXT/llava/model/language_model/modeling_llama.py)"};
 }
 
 std::unique_ptr<Pruner> make_fitprune(const PrunerParams& params, const Budget& budget) {

@@ -257,8 +257,8 @@ const PublishedFitpruneRecipe* find_published_fitprune_recipe(double fraction_re
                                                               int64_t layers) {
   for (const PublishedFitpruneRecipe& p : published_fitprune_recipes()) {
     const FitpruneRecipe& r = p.recipe;
-    // Rescaled (LLaVA-NeXT) recipes depend on each image's token count and are not picked by a budget.
-    if (r.scale_reference == 0 && r.n_visual == n_visual && static_cast<int64_t>(r.delete_per_layer.size()) == layers &&
+    // LLaVA-NeXT's recipes (rescaled per image) are found by their nominal 2880 tokens.
+    if (r.n_visual == n_visual && static_cast<int64_t>(r.delete_per_layer.size()) == layers &&
         std::fabs(fraction_removed * 100.0 - p.ratio_percent) < 1e-9) {
       return &p;
     }

@@ -58,8 +58,8 @@ struct PublishedFitpruneRecipe {
   std::string file_stem() const { return family + "_" + std::to_string(ratio_percent); }
 };
 const std::vector<PublishedFitpruneRecipe>& published_fitprune_recipes();
-// The published recipe for `fraction_removed` that applies as written to a model with `n_visual`
-// tokens and `layers` decoder layers, or nullptr.
+// The published recipe for `fraction_removed` written for `n_visual` tokens (LLaVA-NeXT: the nominal 2880,
+// rescaled per image) and `layers` decoder layers, or nullptr.
 const PublishedFitpruneRecipe* find_published_fitprune_recipe(double fraction_removed, int64_t n_visual,
                                                               int64_t layers);
 

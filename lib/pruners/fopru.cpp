@@ -91,6 +91,17 @@ class FopruPruner : public Pruner {
     out["kept"] = keep_;
     return out;
   }
+  // LLaVA-NeXT: every 576-token tile is one LLaVA-1.5 image to this method, so only a ratio reads the same.
+  nlohmann::json resolve_anyres(const LlavaConfig& cfg) override {
+    if (budget_.kind == Budget::Kind::kTokens) {
+      throw Error(fmt::format("fopru: --budget {} has no LLaVA-NeXT reading: the method runs on each 576-token tile "
+                              "separately; use keep:R",
+                              budget_.text));
+    }
+    nlohmann::json out = Pruner::resolve_anyres(cfg);
+    out["per_tile"] = true;
+    return out;
+  }
   int64_t nominal_kept() const override { return keep_; }
   std::set<int64_t> vision_attention_layers() const override { return {layer_}; }
   at::Tensor select_before_projector(const VisionStageInput& input) override {
@@ -122,7 +133,10 @@ PrunerInfo fopru_info() {
           "no official code; dongxianzhe/hydrainfer hydrainfer/layer/token_prunning.py (focal_prunning), "
           "dxz/model/llava.py @fb75c7a",
           "reindex",
-          {{"strategy", "rank", "rank: top tokens; row: whole grid rows, floor(grid * kept/N) of them"}}};
+          {{"strategy", "rank", "rank: top tokens; row: whole grid rows, floor(grid * kept/N) of them"}},
+          AnyresHandling::kPerTile,
+          "each 576-token tile ranks its patches by its own feature-layer attention and keeps keep:R "
+          "of them (tokens:K is refused); pruned rows are absent from the packed sequence, every image_newline stays"};
 }
 
 std::unique_ptr<Pruner> make_fopru(const PrunerParams& params, const Budget& budget) {

@@ -59,9 +59,11 @@ class GprunePruner : public Pruner {
     n_ = image_tokens_per_image(cfg);
     switch (budget_.kind) {
       case Budget::Kind::kDefault:
+        ratio_ = keep_ratio_;
         keep_ = ratio_count(keep_ratio_);
         break;
       case Budget::Kind::kKeepRatio:
+        ratio_ = budget_.ratio;
         keep_ = ratio_count(budget_.ratio);
         break;
       case Budget::Kind::kTokens:
@@ -77,7 +79,34 @@ class GprunePruner : public Pruner {
             {"of", n_},
             {"stage", "after projector"}};
   }
+  // LLaVA-NeXT: the official code's own form, a keep ratio applied to the base tile and to the grid.
+  nlohmann::json resolve_anyres(const LlavaConfig& cfg) override {
+    if (budget_.kind == Budget::Kind::kTokens) {
+      throw Error(fmt::format("gprune: --budget {} has no LLaVA-NeXT reading: G-Prune keeps int(R x 576) of the base "
+                              "tile and int(R x rows x cols) of the grid; use keep:R",
+                              budget_.text));
+    }
+    nlohmann::json out = Pruner::resolve_anyres(cfg);
+    out["grid_kept"] = fmt::format("int({} x rows x cols), plus one image_newline per row", ratio_);
+    return out;
+  }
   int64_t nominal_kept() const override { return keep_; }
+  // llava_arch.py: the first 576 packed rows (the base tile) and the grid rows without their
+  // image_newline are two separate graphs; topk(int(R x 576)) and topk(int(R x rows x cols)) of
+  // them, every newline row, sorted.
+  at::Tensor select_packed(const at::Tensor& embeds, const std::vector<int64_t>& source) override {
+    PB_CHECK(embeds.size(0) == static_cast<int64_t>(source.size()), "gprune: packed rows and sources differ in count");
+    std::vector<int64_t> base, grid, newline;
+    for (size_t r = 0; r < source.size(); ++r) {
+      const int64_t s = source[r];
+      (s < 0 ? newline : s < n_ ? base : grid).push_back(static_cast<int64_t>(r));
+    }
+    PB_CHECK(static_cast<int64_t>(base.size()) == n_, "gprune: the packed image must start with the base tile's rows");
+    const auto grid_keep = static_cast<int64_t>(ratio_ * static_cast<double>(grid.size()));  // Python int()
+    std::vector<at::Tensor> kept = {top_rows(embeds, base, keep_), at::tensor(newline, at::kLong)};
+    if (grid_keep > 0) kept.push_back(top_rows(embeds, grid, grid_keep));
+    return std::get<0>(at::cat(kept).sort());
+  }
   at::Tensor select_after_projector(const at::Tensor& embeds) override {
     PB_CHECK(embeds.size(0) == n_, "gprune: visual token count differs from the resolved one");
     const GpruneScores s = gprune_scores(embeds, threshold_, temperature_, steps_);
@@ -93,10 +122,17 @@ class GprunePruner : public Pruner {
     }
     return k;
   }
+  // The `keep` rows of `rows` (packed row indices) with the highest importance in their own graph.
+  at::Tensor top_rows(const at::Tensor& embeds, const std::vector<int64_t>& rows, int64_t keep) const {
+    const at::Tensor index = at::tensor(rows, at::kLong);  // [n]
+    const at::Tensor part = embeds.index_select(0, index.to(embeds.device()));  // [n, D]
+    return index.index_select(0, top_k_indices(gprune_scores(part, threshold_, temperature_, steps_).importance, keep).to(at::kCPU));
+  }
   Budget budget_;
   double threshold_, temperature_;
   int64_t steps_;
   double keep_ratio_;
+  double ratio_ = 0;  // the resolved keep ratio (keep= or keep:R)
   int64_t n_ = 0, keep_ = 0;
 };
 
@@ -112,7 +148,10 @@ PrunerInfo gprune_info() {
           {{"threshold", "0.5", "cosine similarity below which an edge is removed (`similarity`)"},
            {"temperature", "0.03", "softmax temperature of the edge weights"},
            {"steps", "5", "propagation steps, the matrix power (`iterate_num`)"},
-           {"keep", "0.5", "keep ratio when no --budget is given: int(keep * N) tokens (`keep_ratio`)"}}};
+           {"keep", "0.5", "keep ratio when no --budget is given: int(keep * N) tokens (`keep_ratio`)"}},
+          AnyresHandling::kBaseAndGrid,
+          "as llava_arch.py does: the base tile keeps int(R * 576), the unpadded grid int(R * rows * "
+          "cols), every image_newline is kept, positions stay original; tokens:K is refused"};
 }
 
 std::unique_ptr<Pruner> make_gprune(const PrunerParams& params, const Budget& budget) {

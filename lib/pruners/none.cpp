@@ -15,8 +15,9 @@ class NonePruner : public Pruner {
     static const PrunerInfo i = none_info();
     return i;
   }
-  nlohmann::json resolve(const LlavaConfig& cfg) override {
-    n_ = image_tokens_per_image(cfg);
+  nlohmann::json resolve(const LlavaConfig& cfg) override { return resolve_for_tokens(cfg, image_tokens_per_image(cfg)); }
+  nlohmann::json resolve_for_tokens(const LlavaConfig&, int64_t visual_tokens) override {
+    n_ = visual_tokens;
     return {{"kept", n_}};
   }
   int64_t nominal_kept() const override { return n_; }
@@ -28,7 +29,9 @@ class NonePruner : public Pruner {
 }  // namespace
 
 PrunerInfo none_info() {
-  return {"none", "Keep every visual token (the unpruned model)", "-", "-", "original", {}};
+  return {"none", "Keep every visual token (the unpruned model)", "-", "-", "original", {},
+          AnyresHandling::kPackedSpan,
+          "keeps the whole packed span (base, grid, newlines)"};
 }
 
 std::unique_ptr<Pruner> make_none(const PrunerParams&, const Budget& budget) {

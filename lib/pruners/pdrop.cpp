@@ -93,8 +93,10 @@ class PdropPruner : public Pruner {
     static const PrunerInfo i = pdrop_info();
     return i;
   }
-  nlohmann::json resolve(const LlavaConfig& cfg) override {
-    const int64_t n = image_tokens_per_image(cfg), layers = cfg.text.num_hidden_layers;
+  nlohmann::json resolve(const LlavaConfig& cfg) override { return resolve_for_tokens(cfg, image_tokens_per_image(cfg)); }
+  // LLaVA-NeXT resolves again for every image's real visual-token count `n` (the packed span).
+  nlohmann::json resolve_for_tokens(const LlavaConfig& cfg, int64_t n) override {
+    const int64_t layers = cfg.text.num_hidden_layers;
     check_layers_inside("pdrop", boundaries_, layers);
     if (boundaries_.front() < 1) throw Error("pdrop: a stage boundary must be >= 1 (layer b-1 runs before it)");
     auto schedule = [&](double lambda) { return pdrop_schedule(layers, n, boundaries_, lambda); };
@@ -161,7 +163,10 @@ PrunerInfo pdrop_info() {
           "Cooperx521/PyramidDrop@6444f30 llava/model/modeling_llama_pdrop.py (pdrop_rank_drop)",
           "reindex",
           {{"lambda", "0.5", "keep ratio per stage (stage s keeps int(N lambda^s)) when no --budget is given"},
-           {"layers", "8/16/24", "stage boundaries b: layer b is the first to run on the stage's tokens"}}};
+           {"layers", "8/16/24", "stage boundaries b: layer b is the first to run on the stage's tokens"}},
+          AnyresHandling::kPackedSpan,
+          "the whole packed span (newlines included) is the image; stage counts are lambda^s of the "
+          "real count, and tokens:K, keep:R, flops:F are solved per image"};
 }
 
 std::unique_ptr<Pruner> make_pdrop(const PrunerParams& params, const Budget& budget) {

@@ -83,7 +83,9 @@ PrunerInfo pool_info() {
           "control (pruners.md §4.10)",
           "-",
           "reindex",
-          {}};
+          {},
+          AnyresHandling::kRefused,
+          "it pools a single 24x24 grid; the unpadded grid is not a whole number of pooling windows"};
 }
 
 std::unique_ptr<Pruner> make_pool(const PrunerParams&, const Budget& budget) {

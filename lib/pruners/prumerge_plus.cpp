@@ -205,7 +205,10 @@ PrunerInfo prumerge_plus_info() {
           "42Shawn/LLaVA-PruMerge llava/model/multimodal_encoder/clip_encoder.py "
           "(token_prune_merge_advanced_plus) @097c041",
           "reindex",  // chosen before the projector: the LLM sees a shorter, contiguous sequence
-          {{"neighbours", "32", "patches merged into each kept one (clip_encoder.py: topk k=32)"}}};
+          {{"neighbours", "32", "patches merged into each kept one (clip_encoder.py: topk k=32)"}},
+          AnyresHandling::kRefused,
+          "it merges patches of a single 24x24 grid; merged rows have no single place in the packed "
+          "layout"};
 }
 
 std::unique_ptr<Pruner> make_prumerge_plus(const PrunerParams& params, const Budget& budget) {

@@ -27,6 +27,17 @@ struct PrunerParam {
   std::string name, default_value, description;
 };
 
+// How a method treats a LLaVA-NeXT (anyres) image; docs/llava_next.md has the table with the reasons.
+enum class AnyresHandling {
+  kRefused,      // pb::Error before any sample, with PrunerInfo::anyres_note as the reason
+  kPackedSpan,   // inside the LLM: the whole packed span (base, grid, newlines) is the image; the
+                 // budget is resolved again for every image's real count (resolve_for_tokens)
+  kPerTile,      // before the projector: select_before_projector on each 576-token tile; the packed
+                 // sequence keeps the chosen rows and every image_newline
+  kBaseAndGrid,  // after the projector: select_packed on the base tile and the grid apart, newlines kept
+};
+const char* anyres_handling_name(AnyresHandling h);  // "refused", "packed-span", "per-tile", "base-and-grid"
+
 struct PrunerInfo {
   std::string name;         // registry key, e.g. "fastv"
   std::string description;  // one line for `prune-bench list`
@@ -34,6 +45,8 @@ struct PrunerInfo {
   std::string code;         // the official code followed: repo + path
   std::string positions;    // RoPE positions after pruning: "original" or "reindex"
   std::vector<PrunerParam> params;
+  AnyresHandling anyres = AnyresHandling::kRefused;
+  std::string anyres_note;  // one line: why refused, or how the budget reads on LLaVA-NeXT
 };
 
 // What a vision-side method sees: the tower's selected features and the attention it asked for.
@@ -64,6 +77,13 @@ class Pruner {
   // Resolves the budget for this model into the method's knobs and the visual token counts it will
   // keep; the returned JSON is recorded in results. pb::Error for unsupported models or budgets.
   virtual nlohmann::json resolve(const LlavaConfig& cfg) = 0;
+  // The same for an image of `visual_tokens` visual tokens: LLaVA-NeXT's real per-image count
+  // (kPackedSpan methods, called before each image's prefill). Default: pb::Error.
+  virtual nlohmann::json resolve_for_tokens(const LlavaConfig& cfg, int64_t visual_tokens);
+  // Run-level resolution on a LLaVA-NeXT model, recorded in run.json: kRefused throws the note;
+  // kPackedSpan resolves for the nominal 2880 (flops/visual_tokens.h); the others resolve per tile.
+  // Methods override it to refuse budgets that have no NeXT reading.
+  virtual nlohmann::json resolve_anyres(const LlavaConfig& cfg);
   // The visual tokens the method keeps in total (entering the last decoder layer), as resolved.
   virtual int64_t nominal_kept() const = 0;
   // Called before each sample with its dataset key (methods with randomness seed from it, so a
@@ -80,6 +100,9 @@ class Pruner {
     return {select_before_projector(input), {}};
   }
   virtual at::Tensor select_after_projector(const at::Tensor& /*embeds*/) { return {}; }  // [N, D]
+  // kBaseAndGrid: the packed image `embeds` [N, D] with each row's `source` (tile * P + patch, tile 0
+  // the base; -1 for image_newline, models/llava.h AnyresFeatures) -> kept packed rows [k] int64 ascending.
+  virtual at::Tensor select_packed(const at::Tensor& /*embeds*/, const std::vector<int64_t>& /*source*/) { return {}; }
   virtual PrefillObserver* llm_observer() { return nullptr; }
 };
 

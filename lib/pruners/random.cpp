@@ -28,6 +28,17 @@ class RandomPruner : public Pruner {
     keep_ = budget_.keep_count(n_);
     return {{"kept", keep_}, {"of", n_}, {"seed", seed_}, {"stage", "before projector"}};
   }
+  // LLaVA-NeXT: every 576-token tile is one LLaVA-1.5 image to this method, so only a ratio reads the same.
+  nlohmann::json resolve_anyres(const LlavaConfig& cfg) override {
+    if (budget_.kind == Budget::Kind::kTokens) {
+      throw Error(fmt::format("random: --budget {} has no LLaVA-NeXT reading: the method runs on each 576-token tile "
+                              "separately; use keep:R",
+                              budget_.text));
+    }
+    nlohmann::json out = Pruner::resolve_anyres(cfg);
+    out["per_tile"] = true;
+    return out;
+  }
   int64_t nominal_kept() const override { return keep_; }
   void begin_sample(const std::string& key) override {
     // Per-sample stream from (seed, key): the same draw whatever order or shard the sample runs in.
@@ -66,7 +77,10 @@ PrunerInfo random_info() {
           "control (pruners.md §4.10)",
           "-",
           "reindex",  // chosen before the projector: the LLM sees a shorter, contiguous sequence
-          {{"seed", "0", "random seed, combined with each sample's key"}}};
+          {{"seed", "0", "random seed, combined with each sample's key"}},
+          AnyresHandling::kPerTile,
+          "each 576-token tile keeps keep:R of its own patches (tokens:K has no per-tile reading and "
+          "is refused); the packed sequence keeps the chosen rows and every image_newline"};
 }
 
 std::unique_ptr<Pruner> make_random(const PrunerParams& params, const Budget& budget) {

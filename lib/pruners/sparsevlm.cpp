@@ -261,7 +261,10 @@ PrunerInfo sparsevlm_info() {
           "modelling_sparse_llama.py, score.py, utils.py",
           "reindex",
           {{"version", "1.5", "1.5: fixed schedules (main); 1: rank-adaptive int(rank*scale+bias) (b72c5d6)"},
-           {"layers", "", "pruning layers (default 2/6/15 for 1.5, 2/6/15/19 for 1), each pruned after it runs"}}};
+           {"layers", "", "pruning layers (default 2/6/15 for 1.5, 2/6/15/19 for 1), each pruned after it runs"}},
+          AnyresHandling::kRefused,
+          "its settings (the 192/128/96/64 budgets, v1's scale and bias, v1.5's per-layer counts) "
+          "were fitted for 576-token LLaVA-1.5 images"};
 }
 
 std::unique_ptr<Pruner> make_sparsevlm(const PrunerParams& params, const Budget& budget) {

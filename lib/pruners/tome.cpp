@@ -160,7 +160,10 @@ PrunerInfo tome_info() {
           "Bolya et al., Token Merging: Your ViT But Faster (ICLR 2023)",
           "ModelTC/llmc llmc/compression/token_reduction/tome.py @56afa2d (reference ToMe-in-CLIP)",
           "reindex",  // merged before the projector: the LLM sees a shorter, contiguous sequence
-          {}};
+          {},
+          AnyresHandling::kRefused,
+          "it merges tokens inside the vision tower, so the tiles lose the 24x24 maps that unpadding "
+          "and the newline packing need"};
 }
 
 std::unique_ptr<Pruner> make_tome(const PrunerParams&, const Budget& budget) {

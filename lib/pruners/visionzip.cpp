@@ -133,7 +133,10 @@ PrunerInfo visionzip_info() {
           "dvlab-research/VisionZip visionzip/clip_encoder.py, visionzip/utils.py, visionzip/main.py @3151f6d",
           "reindex",  // chosen before the projector: the LLM sees a shorter, contiguous sequence
           {{"contextual", "auto", "contextual tokens; auto = round(N * 5/32), the published 54+10 / 108+20 / 162+30 "
-                                  "split; the rest of N is dominant (CLS included)"}}};
+                                  "split; the rest of N is dominant (CLS included)"}},
+          AnyresHandling::kRefused,
+          "its per-crop dominant/contextual split for LLaVA-NeXT is not reproduced, and merged "
+          "contextual tokens have no place in the packed layout"};
 }
 
 std::unique_ptr<Pruner> make_visionzip(const PrunerParams& params, const Budget& budget) {

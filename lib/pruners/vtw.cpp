@@ -36,8 +36,10 @@ class VtwPruner : public Pruner {
     static const PrunerInfo i = vtw_info();
     return i;
   }
-  nlohmann::json resolve(const LlavaConfig& cfg) override {
-    const int64_t n = image_tokens_per_image(cfg), layers = cfg.text.num_hidden_layers;
+  nlohmann::json resolve(const LlavaConfig& cfg) override { return resolve_for_tokens(cfg, image_tokens_per_image(cfg)); }
+  // LLaVA-NeXT resolves again for every image's real visual-token count `n` (the packed span).
+  nlohmann::json resolve_for_tokens(const LlavaConfig& cfg, int64_t n) override {
+    const int64_t layers = cfg.text.num_hidden_layers;
     if (budget_.kind != Budget::Kind::kDefault) {
       throw Error(fmt::format("vtw: --budget {} does not apply; VTW withdraws every visual token at layer k=", budget_.text));
     }
@@ -73,7 +75,9 @@ PrunerInfo vtw_info() {
           "lzhxmu/VTW llava/model/language_model/VTW.py (pe_type keep)",
           "original",
           // lmms-evaluation/lmms_eval/__main__.py defaults k to 16 (VTW.py's temp_cache and the README use 15).
-          {{"k", "16", "the first layer run without visual tokens (K)"}}};
+          {{"k", "16", "the first layer run without visual tokens (K)"}},
+          AnyresHandling::kPackedSpan,
+          "the whole packed span (newlines included) is withdrawn at layer k"};
 }
 
 std::unique_ptr<Pruner> make_vtw(const PrunerParams& params, const Budget& budget) {

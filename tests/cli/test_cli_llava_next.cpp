@@ -123,10 +123,32 @@ TEST_CASE("cli: run on a LLaVA-NeXT model counts each image's real tokens and ti
   const nlohmann::json summary = nlohmann::json::parse(read_text(dir / "out" / "summary.json"));
   CHECK(std::fabs(summary["efficiency"]["mean_visual_tokens"].get<double>() - tokens / n) < 1e-9);
 
-  const CliResult pruned = run_cli("run " + model_args + dataset + " --pruner fastv --budget tokens:64 --out " +
-                                   shell_quote((dir / "pruned").string()));
-  CHECK(pruned.exit_code == 1);
-  CHECK(pruned.err.find("not available on LLaVA-NeXT") != std::string::npos);
+  // An LLM-side method takes the whole packed span as the image: FastV keeps 64 of each image's real
+  // count after layer K-1 = 1, and the records (which the FLOPs are computed from) say so.
+  const CliResult fastv = run_cli("run " + model_args + dataset + " --pruner fastv --budget tokens:64 --out " +
+                                  shell_quote((dir / "fastv").string()));
+  INFO(fastv.err);
+  REQUIRE(fastv.exit_code == 0);
+  std::ifstream fastv_journal(dir / "fastv" / "journal.jsonl");
+  int m = 0;
+  while (std::getline(fastv_journal, line)) {
+    const nlohmann::json rec = nlohmann::json::parse(line);
+    CHECK(rec["visual_tokens_per_layer"] ==
+          nlohmann::json({rec["image_tokens"].get<int64_t>(), rec["image_tokens"].get<int64_t>(), 64}));
+    CHECK(rec["visual_tokens_llm_input"] == rec["image_tokens"]);
+    ++m;
+  }
+  CHECK(m == 4);
+  const nlohmann::json run = nlohmann::json::parse(read_text(dir / "fastv" / "run.json"));
+  CHECK(run["config"]["pruner"]["resolved"]["of"] == 2880);  // recorded for the nominal count
+  CHECK(run["config"]["pruner"]["resolved"]["anyres"]["handling"] == "packed-span");
+
+  // A method refused on NeXT fails before any sample, in one line naming why.
+  const CliResult refused = run_cli("run " + model_args + dataset + " --pruner visionzip --budget tokens:64 --out " +
+                                    shell_quote((dir / "refused").string()));
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("--pruner visionzip: not available on LLaVA-NeXT models: ") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "refused" / "journal.jsonl"));
 }
 
 }  // namespace pb::test

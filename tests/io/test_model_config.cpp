@@ -120,9 +120,21 @@ TEST_CASE("io/config: llava-v1.6-vicuna-7b-hf loads as llava_next with its pinpo
   CHECK(c.text.hidden_size == 4096);
   CHECK(c.text.vocab_size == 32064);
   CHECK(c.text.rms_norm_eps == 1e-5);
+  // The published text_config leaves these to LlamaConfig's defaults: the Vicuna-7B shape.
+  CHECK(c.text.num_hidden_layers == 32);
+  CHECK(c.text.num_attention_heads == 32);
+  CHECK(c.text.num_key_value_heads == 32);
+  CHECK(c.text.intermediate_size == 11008);
+  CHECK(c.text.head_dim == 128);
   CHECK(c.vision.hidden_size == 1024);
+  CHECK(c.vision.intermediate_size == 4096);
+  CHECK(c.vision.num_hidden_layers == 24);
+  CHECK(c.vision.num_attention_heads == 16);
+  CHECK(c.vision.image_size == 336);
+  CHECK(c.vision.patch_size == 14);
   CHECK(c.vision.hidden_act == "quick_gelu");
   CHECK(c.vision_feature_layers == std::vector<int64_t>{-2});
+  CHECK(c.vision_feature_select_strategy == "default");
 }
 
 TEST_CASE("io/config: golden tiny configs, MHA and GQA", "[io][config]") {
