@@ -82,6 +82,30 @@ class StageRecorder : public PrefillObserver {
   PrunedPrefill& out_;
 };
 
+// Splices the kept image rows into the prompt and runs the LLM prefill with the method's observer.
+// `original_positions`: the kept rows keep their unpruned positions and the text after the image
+// continues from the unpruned image length (RoPE gaps where rows were dropped).
+void splice_and_prefill(const LlavaModelImpl& model, Pruner& pruner, const std::vector<int64_t>& ids,
+                        const at::Tensor& embeds, const at::Tensor& original, bool original_positions,
+                        Session& session, bool all_logits, int64_t reserve, PrefillObserver* extra,
+                        PrunedPrefill& out) {
+  out.image.image_embeds = embeds;  // [n, D]
+  out.prompt = model.splice(ids, embeds);
+  if (original_positions) {
+    const int64_t begin = out.prompt.image_begin;
+    const int64_t tail = out.prompt.embeds.size(0) - begin - out.prompt.image_len;
+    out.prompt.positions = at::cat({at::arange(begin, at::kLong), original + begin,
+                                    at::arange(tail, at::kLong) + (begin + out.image_tokens)});
+  }
+  StageRecorder recorder(pruner.llm_observer(), extra, out.prompt.image_begin, original, out);
+  const double prune_before_llm = out.prune_ms;
+  const bool cuda = model.options().device.is_cuda();
+  auto t = Clock::now();
+  out.logits = model.prefill(out.prompt, session, &recorder, all_logits, reserve);
+  // The method's time inside the LLM was measured by the recorder; keep prefill_ms pure.
+  out.prefill_ms = ms_since(t, cuda) - (out.prune_ms - prune_before_llm);
+}
+
 }  // namespace
 
 PrunedPrefill run_pruned_prefill(const LlavaModelImpl& model, Pruner& pruner, const std::string& sample_key,
@@ -129,24 +153,11 @@ PrunedPrefill run_pruned_prefill(const LlavaModelImpl& model, Pruner& pruner, co
     embeds = embeds.index_select(0, after.to(embeds.device()));
     out.kept.emplace_back("kept_projector", original);
   }
-  out.image.image_embeds = embeds;
-  out.prompt = model.splice(ids, embeds);
-  if (after.defined() && pruner.info().positions == "original") {
-    // A method selecting after the projector that keeps original positions (G-Prune passes its
-    // keep_indices as position_ids, llava_llama.py) leaves RoPE gaps where dropped image rows were;
-    // the text after the image continues from the unpruned image length.
-    const int64_t begin = out.prompt.image_begin;
-    const int64_t tail = out.prompt.embeds.size(0) - begin - out.prompt.image_len;
-    out.prompt.positions = at::cat({at::arange(begin, at::kLong), original + begin,
-                                    at::arange(tail, at::kLong) + (begin + out.image_tokens)});
-  }
-
-  StageRecorder recorder(pruner.llm_observer(), extra, out.prompt.image_begin, original, out);
-  const double prune_before_llm = out.prune_ms;
-  t = Clock::now();
-  out.logits = model.prefill(out.prompt, session, &recorder, all_logits, reserve);
-  // The method's time inside the LLM was measured by the recorder; keep prefill_ms pure.
-  out.prefill_ms = ms_since(t, cuda) - (out.prune_ms - prune_before_llm);
+  // A method selecting after the projector that keeps original positions (G-Prune passes its
+  // keep_indices as position_ids, llava_llama.py) leaves RoPE gaps where dropped image rows were.
+  const bool original_positions = after.defined() && pruner.info().positions == "original";
+  splice_and_prefill(model, pruner, ids, embeds, original, original_positions, session, all_logits, reserve, extra,
+                     out);
   return out;
 }
 
@@ -219,21 +230,11 @@ PrunedPrefill run_anyres_prefill(const LlavaModelImpl& model, Pruner& pruner, co
   }
   out.prune_ms += ms_since(t, cuda);
   if (info.anyres != AnyresHandling::kPackedSpan) embeds = embeds.index_select(0, original.to(embeds.device()));
-  out.image.image_embeds = embeds;
-  out.prompt = model.splice(ids, embeds);
-  if (info.anyres == AnyresHandling::kBaseAndGrid && info.positions == "original") {
-    // G-Prune passes system_prompt_length + image_keep_indices as position ids (llava_arch.py): the
-    // kept rows keep their packed positions and the text continues after the unpruned span.
-    const int64_t begin = out.prompt.image_begin;
-    const int64_t tail = out.prompt.embeds.size(0) - begin - out.prompt.image_len;
-    out.prompt.positions = at::cat({at::arange(begin, at::kLong), original + begin,
-                                    at::arange(tail, at::kLong) + (begin + out.image_tokens)});
-  }
-  StageRecorder recorder(pruner.llm_observer(), extra, out.prompt.image_begin, original, out);
-  const double prune_before_llm = out.prune_ms;
-  t = Clock::now();
-  out.logits = model.prefill(out.prompt, session, &recorder, all_logits, reserve);
-  out.prefill_ms = ms_since(t, cuda) - (out.prune_ms - prune_before_llm);
+  // G-Prune passes system_prompt_length + image_keep_indices as position ids (llava_arch.py): the
+  // kept rows keep their packed positions.
+  const bool original_positions = info.anyres == AnyresHandling::kBaseAndGrid && info.positions == "original";
+  splice_and_prefill(model, pruner, ids, embeds, original, original_positions, session, all_logits, reserve, extra,
+                     out);
   return out;
 }
 
