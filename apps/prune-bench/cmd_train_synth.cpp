@@ -28,6 +28,10 @@ void setup_train_synth(CLI::App& app) {
   cmd->add_option("--vision-steps", o->vision_steps,
                   "First steps that train the vision tower alone on the patch labels (counted in --steps)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--vision-scenes", o->vision_scenes,
+                  "Images of the vision stage: samples (the benchmark's training samples) or dense (square canvases "
+                  "crowded with objects and a 3-character sign)")
+      ->check(CLI::IsMember({"samples", "dense"}))->capture_default_str();
   cmd->add_option("--vision-positions", o->vision_positions,
                   "Initial vision position table: sincos (fixed 2-D sine-cosine, trainable) or normal (N(0, 0.02))")
       ->check(CLI::IsMember({"sincos", "normal"}))->capture_default_str();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 
 namespace pb::synth {
 
@@ -131,6 +132,20 @@ bool place_sign(Rng& rng, Scene& scene, const std::string& text) {
     return true;
   }
   return false;
+}
+
+Scene draw_dense_scene(Rng& rng, int max_objects) {
+  Scene scene;
+  // Square, so every one of the 576 patches is image; the benchmark's size range (draw_canvas_size).
+  scene.width = scene.height = static_cast<int>(rng.integer(256, 640));
+  std::string text;
+  const auto letters = static_cast<int64_t>(std::char_traits<char>::length(kSignCharacters));
+  for (int i = 0; i < 3; ++i) text += kSignCharacters[static_cast<size_t>(rng.integer(0, letters - 1))];
+  place_sign(rng, scene, text);
+  for (int i = 0; i < max_objects; ++i) {
+    if (!place_object(rng, scene, rng.pick(kShapes), rng.pick(kColours))) break;
+  }
+  return scene;
 }
 
 }  // namespace pb::synth

@@ -64,4 +64,10 @@ bool place_object(Rng& rng, Scene& scene, Shape shape, Colour colour);
 bool place_sign(Rng& rng, Scene& scene, const std::string& text);
 std::string draw_sign_text(Rng& rng);  // 1-3 characters
 
+// A crowded scene for training the vision tower alone (train-synth --vision-scenes dense), never a
+// benchmark sample: a square canvas (no padding patches), a 3-character sign, then objects until
+// `max_objects` are placed or no room is left. Several times the labelled patches of a sample per
+// image, so the tower sees more shapes and glyphs for the same compute.
+Scene draw_dense_scene(Rng& rng, int max_objects = 16);
+
 }  // namespace pb::synth

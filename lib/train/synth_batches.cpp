@@ -22,16 +22,58 @@ namespace {
 constexpr int kJpegQuality = 95;
 // The sentence-piece EOS id (LLaMA's, and the SynthVQA tokenizer's: synth-tokenizer sets eos_id=2).
 constexpr int64_t kEosId = 2;
+
+// The image as evaluation sees it: a JPEG round trip at the quality `prune-bench synth` writes, then
+// LLaVA-1.5 `pad` preprocessing.                                        // [3, S, S] normalised
+std::vector<float> model_pixels(const cv::Mat& image, const LlavaConfig& cfg) {
+  std::vector<uchar> jpeg;
+  PB_CHECK(cv::imencode(".jpg", image, jpeg, {cv::IMWRITE_JPEG_QUALITY, kJpegQuality}), "JPEG encoding failed");
+  const cv::Mat rgb = decode_image_rgb(std::vector<uint8_t>(jpeg.begin(), jpeg.end()), "synth sample");
+  return normalize_clip(preprocess_clip_rgb(rgb, ImageMode::kPad, cfg.vision.image_size));
+}
+
+// [3, P]: colour, shape and sign character of every patch, flattened.
+std::vector<int64_t> flat_patch_labels(const synth::Scene& scene, const LlavaConfig& cfg) {
+  const synth::PatchLabels labels =
+      synth::patch_labels(scene, static_cast<int>(cfg.vision.image_size / cfg.vision.patch_size));
+  std::vector<int64_t> out;
+  for (const auto* part : {&labels.colour, &labels.shape, &labels.character}) out.insert(out.end(), part->begin(), part->end());
+  return out;
+}
+
 }  // namespace
+
+SynthExample make_dense_vision_example(const LlavaConfig& cfg, uint64_t seed, int64_t index) {
+  synth::Rng rng = synth::Rng::for_sample("train-dense", seed, static_cast<uint64_t>(index));
+  const synth::Scene scene = synth::draw_dense_scene(rng);
+  SynthExample e;
+  e.pixels = model_pixels(synth::render_scene(scene, rng), cfg);
+  e.patch_labels = flat_patch_labels(scene, cfg);
+  e.type = "dense";
+  return e;
+}
+
+TrainingBatch collate_vision(const std::vector<SynthExample>& examples, int64_t image_size, int64_t image_tokens) {
+  PB_CHECK(!examples.empty(), "empty batch");
+  const auto b = static_cast<int64_t>(examples.size());
+  TrainingBatch batch;
+  batch.pixels = at::empty({b, 3, image_size, image_size}, at::kFloat);  // [B, 3, S, S]
+  batch.patch_labels = at::empty({b, 3, image_tokens}, at::kLong);      // [B, 3, P]
+  for (int64_t i = 0; i < b; ++i) {
+    const SynthExample& e = examples[static_cast<size_t>(i)];
+    PB_CHECK(static_cast<int64_t>(e.pixels.size()) == 3 * image_size * image_size, "pixel count");
+    std::copy(e.pixels.begin(), e.pixels.end(), batch.pixels[i].data_ptr<float>());
+    PB_CHECK(static_cast<int64_t>(e.patch_labels.size()) == 3 * image_tokens, "patch label count");
+    std::copy(e.patch_labels.begin(), e.patch_labels.end(), batch.patch_labels[i].data_ptr<int64_t>());
+  }
+  return batch;
+}
 
 SynthExample make_synth_example(const SentencePieceTokenizer& tok, const LlavaConfig& cfg, const std::string& split,
                                 uint64_t seed, int64_t index, int64_t turns) {
   const synth::Sample s = synth::make_sample(split, seed, index);
-  std::vector<uchar> jpeg;
-  PB_CHECK(cv::imencode(".jpg", s.image, jpeg, {cv::IMWRITE_JPEG_QUALITY, kJpegQuality}), "JPEG encoding failed");
-  const cv::Mat rgb = decode_image_rgb(std::vector<uint8_t>(jpeg.begin(), jpeg.end()), "synth sample");
   SynthExample e;
-  e.pixels = normalize_clip(preprocess_clip_rgb(rgb, ImageMode::kPad, cfg.vision.image_size));
+  e.pixels = model_pixels(s.image, cfg);
   std::string user = s.question.text;
   // Reading questions are asked both ways LLaVA-1.5 evaluates them: VQAv2-style and TextVQA-style
   // with the OCR line (llava_textvqa_val_v051_ocr.jsonl): half of them (index % 12 == 5), by index.
@@ -41,11 +83,7 @@ SynthExample make_synth_example(const SentencePieceTokenizer& tok, const LlavaCo
   user += std::string("\n") + kShortAnswerInstruction;
   e.prompt_ids = prompt_ids(tok, PromptTemplate::kVicunaV1, user);
   e.type = synth::question_type_name(s.question.type);
-  const synth::PatchLabels labels =
-      synth::patch_labels(s.scene, static_cast<int>(cfg.vision.image_size / cfg.vision.patch_size));
-  for (const auto* part : {&labels.colour, &labels.shape, &labels.character}) {
-    e.patch_labels.insert(e.patch_labels.end(), part->begin(), part->end());
-  }
+  e.patch_labels = flat_patch_labels(s.scene, cfg);
   auto add = [&](const std::vector<int64_t>& ids, bool target) {
     e.ids.insert(e.ids.end(), ids.begin(), ids.end());
     e.is_target.insert(e.is_target.end(), ids.size(), target ? 1 : 0);
@@ -84,20 +122,14 @@ TrainingBatch collate(const std::vector<SynthExample>& examples, int64_t image_s
     t = std::max<int64_t>(t, static_cast<int64_t>(e.ids.size()));
   }
   const int64_t l = t - 1 + image_tokens;
-  TrainingBatch batch;
+  TrainingBatch batch = collate_vision(examples, image_size, image_tokens);
   batch.image_pos = image_pos;
-  batch.pixels = at::empty({b, 3, image_size, image_size}, at::kFloat);
   batch.ids = at::zeros({b, t}, at::kLong);  // pads: id 0 (unk), never a target and never attended to
   batch.targets = at::full({b, l}, -100, at::kLong);
-  batch.patch_labels = at::empty({b, 3, image_tokens}, at::kLong);
   auto ids = batch.ids.accessor<int64_t, 2>();
   auto targets = batch.targets.accessor<int64_t, 2>();
   for (int64_t i = 0; i < b; ++i) {
     const SynthExample& e = examples[static_cast<size_t>(i)];
-    PB_CHECK(static_cast<int64_t>(e.pixels.size()) == 3 * image_size * image_size, "pixel count");
-    std::copy(e.pixels.begin(), e.pixels.end(), batch.pixels[i].data_ptr<float>());
-    PB_CHECK(static_cast<int64_t>(e.patch_labels.size()) == 3 * image_tokens, "patch label count");
-    std::copy(e.patch_labels.begin(), e.patch_labels.end(), batch.patch_labels[i].data_ptr<int64_t>());
     for (size_t j = 0; j < e.ids.size(); ++j) ids[i][static_cast<int64_t>(j)] = e.ids[j];
     // Column j of the text is sequence position j before the image and j - 1 + image_tokens after.
     auto position = [&](int64_t j) { return j < image_pos ? j : j - 1 + image_tokens; };

@@ -28,6 +28,13 @@ struct SynthExample {
 SynthExample make_synth_example(const SentencePieceTokenizer& tok, const LlavaConfig& cfg, const std::string& split,
                                 uint64_t seed, int64_t index, int64_t turns = 1);
 
+// A dense scene (synth::draw_dense_scene) of the "train-dense" stream, index `index`: pixels and
+// patch labels only, for the vision-only stage (no conversation: ids stay empty).
+SynthExample make_dense_vision_example(const LlavaConfig& cfg, uint64_t seed, int64_t index);
+
+// Pixels and patch labels of a vision-only batch (ids and targets stay empty).
+TrainingBatch collate_vision(const std::vector<SynthExample>& examples, int64_t image_size, int64_t image_tokens);
+
 // Right-padded batch; every prompt must have the image at the same column.
 TrainingBatch collate(const std::vector<SynthExample>& examples, int64_t image_size, int64_t image_tokens);
 

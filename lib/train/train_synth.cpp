@@ -111,7 +111,8 @@ nlohmann::json trajectory_key(const TrainSynthOptions& o, const LlavaConfig& cfg
           {"min_lr_ratio", o.min_lr_ratio}, {"weight_decay", o.weight_decay}, {"warmup", o.warmup},
           {"seed", o.seed}, {"precision", o.precision}, {"steps", o.steps}, {"patch_loss", o.patch_loss_weight},
           {"patch_loss_form", "all+labelled"},  // PatchHeadsImpl::loss; changing it changes the trajectory
-          {"vision_positions", o.vision_positions}, {"vision_steps", o.vision_steps}};
+          {"vision_positions", o.vision_positions}, {"vision_steps", o.vision_steps},
+          {"vision_scenes", o.vision_scenes}};
 }
 
 struct AutocastScope {
@@ -220,7 +221,14 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   // Examples are made on this thread between steps, not prefetched on another: on 2 cores a third
   // runnable thread stalls LibTorch's OpenMP team at every barrier (measured: 4.0 s per step with an
   // async prefetch vs 2.3 s per step plus ~0.1 s of generation without), docs/synthvqa.md.
-  auto examples_for = [&](int64_t s) { return make_examples(tok, cfg, o.seed, s * o.batch, o.batch, o.turns); };
+  auto batch_for = [&](int64_t s) {
+    if (s < o.vision_steps && o.vision_scenes == "dense") {
+      std::vector<SynthExample> dense;
+      for (int64_t i = 0; i < o.batch; ++i) dense.push_back(make_dense_vision_example(cfg, o.seed, s * o.batch + i));
+      return collate_vision(dense, size, image_tokens);
+    }
+    return collate(make_examples(tok, cfg, o.seed, s * o.batch, o.batch, o.turns), size, image_tokens);
+  };
   auto save_checkpoint = [&] {
     const fs::path tmp = work / "checkpoint.tmp";
     fs::remove_all(tmp);
@@ -233,7 +241,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   };
   const int64_t last_step = o.stop_after > 0 ? std::min(o.steps, step + o.stop_after) : o.steps;
   while (step < last_step) {
-    const TrainingBatch batch = collate(examples_for(step), size, image_tokens);
+    const TrainingBatch batch = batch_for(step);
     const double lr = learning_rate(o, step);
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     optimizer.zero_grad();

@@ -31,6 +31,9 @@ struct TrainSynthOptions {
   // about a fifth of a full step), so the tower sees shapes and glyphs before the LLM learns to ask it.
   // `loss` in the log is then the patch loss.
   int64_t vision_steps = 0;
+  // What the vision stage trains on: "samples" (the benchmark's own training samples) or "dense"
+  // (synth::draw_dense_scene: a full square canvas crowded with objects and a 3-character sign).
+  std::string vision_scenes = "samples";
   uint64_t seed = 0;         // weights and the training-sample stream
   std::string precision = "bf16";  // "bf16" (CPU/CUDA autocast, fp32 master weights) or "fp32"
   std::string device = "cpu";

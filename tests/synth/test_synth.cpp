@@ -240,4 +240,28 @@ TEST_CASE("synth: patch labels name the object or sign character at each patch c
   CHECK(signs > 5);
 }
 
+TEST_CASE("synth: dense vision-stage scenes are square, carry a 3-character sign and several times a sample's labelled patches", "[synth]") {
+  auto labelled = [](const synth::Scene& scene) {
+    const synth::PatchLabels labels = synth::patch_labels(scene, 24);
+    int64_t n = 0;
+    for (size_t k = 0; k < 576; ++k) n += (labels.shape[k] > 0 || labels.character[k] > 0) ? 1 : 0;
+    return n;
+  };
+  int64_t dense_patches = 0, sample_patches = 0;
+  const int n = 40;
+  for (int64_t i = 0; i < n; ++i) {
+    synth::Rng rng = synth::Rng::for_sample("train-dense", 0, static_cast<uint64_t>(i));
+    const synth::Scene scene = synth::draw_dense_scene(rng);
+    CHECK(scene.width == scene.height);
+    CHECK(scene.has_sign);
+    CHECK(scene.sign.text.size() == 3);
+    CHECK(scene.objects.size() >= 8);
+    CHECK(scene.objects.size() <= 16);
+    dense_patches += labelled(scene);
+    sample_patches += labelled(synth::make_sample("train", 0, i).scene);
+  }
+  INFO("labelled patches per image: dense " << dense_patches / n << ", samples " << sample_patches / n);
+  CHECK(dense_patches >= 3 * sample_patches);
+}
+
 }  // namespace pb::test
