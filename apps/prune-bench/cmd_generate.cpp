@@ -40,13 +40,7 @@ void run_generate(const GenerateArgs& args) {
   const at::Tensor logits =
       model->prefill(model->splice(ids, image.image_embeds), session, nullptr, false, args.max_new_tokens);
   const GreedyResult out = greedy_decode(*model, session, logits, args.max_new_tokens, cfg.text.eos_token_id);
-  std::vector<int32_t> answer;
-  for (int64_t t : out.tokens) {
-    if (t != cfg.text.eos_token_id && t < tokenizer.vocab_size()) {
-      answer.push_back(static_cast<int32_t>(t));
-    }
-  }
-  std::string text = tokenizer.decode(answer);
+  std::string text = tokenizer.decode_generated(out.tokens, cfg.text.eos_token_id);
   // model_vqa_loader.py strips the decoded output.
   const auto first = text.find_first_not_of(" \t\n\r");
   const auto last = text.find_last_not_of(" \t\n\r");

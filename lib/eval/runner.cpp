@@ -102,11 +102,7 @@ class SampleEvaluator {
     const int64_t eos = model_->config().text.eos_token_id;
     const GreedyResult out = greedy_decode(*model_, session, logits, max_new_tokens_, eos);
     times["decode"] = lap(t);
-    std::vector<int32_t> answer_ids;
-    for (int64_t token : out.tokens) {
-      if (token != eos && token < tokenizer_.vocab_size()) answer_ids.push_back(static_cast<int32_t>(token));
-    }
-    const std::string raw = strip(tokenizer_.decode(answer_ids));
+    const std::string raw = strip(tokenizer_.decode_generated(out.tokens, eos));
     const MetricMode metric = protocol_.metric_for(kind_);
     // Unscored samples still get the metric's normalised form (what a submission would contain).
     const AnswerScore scored = score_answer(metric, raw, sample.scored() ? sample.answers : std::vector<std::string>{raw});

@@ -37,6 +37,12 @@ class SentencePieceTokenizer {
   // Throws pb::Error for an id outside [0, vocab_size()).
   std::string decode(const std::vector<int32_t>& ids) const;
 
+  // The text of a model's generated ids: `eos` and ids past the tokenizer are dropped before
+  // decode. Why the latter: llava-hf pads the embedding table past the tokenizer (32001 -> 32064;
+  // the SynthVQA model 1025 -> 1088), those rows have no piece, and HF's fast tokenizer decodes
+  // them to nothing; an untrained or odd model may still pick one.
+  std::string decode_generated(const std::vector<int64_t>& generated, int64_t eos) const;
+
   std::string id_to_piece(int32_t id) const;  // throws pb::Error when out of range
   int32_t piece_to_id(std::string_view piece) const;  // the unknown piece's id when absent
   PieceType piece_type(int32_t id) const;             // throws pb::Error when out of range

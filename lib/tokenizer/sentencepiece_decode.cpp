@@ -77,4 +77,12 @@ std::string SentencePieceTokenizer::decode(const std::vector<int32_t>& ids) cons
   return text;
 }
 
+std::string SentencePieceTokenizer::decode_generated(const std::vector<int64_t>& generated, int64_t eos) const {
+  std::vector<int32_t> ids;
+  for (const int64_t id : generated) {
+    if (id != eos && id >= 0 && id < vocab_size()) ids.push_back(static_cast<int32_t>(id));
+  }
+  return decode(ids);
+}
+
 }  // namespace pb

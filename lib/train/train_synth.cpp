@@ -146,9 +146,10 @@ nlohmann::json evaluate(const LlavaModelImpl& model, const SentencePieceTokenize
     Session session;
     const at::Tensor logits = model.prefill(model.splice(e.prompt_ids, model.encode_image(pixels).image_embeds),
                                             session, nullptr, false, 16);
-    const GreedyResult g = greedy_decode(model, session, logits, 10, 2);
-    std::vector<int32_t> ids(g.tokens.begin(), g.tokens.end());
-    const double score = score_answer(MetricMode::kOfficial, tok.decode(ids), s.question.annotators).score;
+    const int64_t eos = model.config().text.eos_token_id;
+    const GreedyResult g = greedy_decode(model, session, logits, 10, eos);
+    const double score =
+        score_answer(MetricMode::kOfficial, tok.decode_generated(g.tokens, eos), s.question.annotators).score;
     per_type[e.type].first += score;
     per_type[e.type].second += 1;
     total += score;

@@ -138,6 +138,10 @@ TEST_CASE("sentencepiece: decode follows libsentencepiece", "[tokenizer]") {
   CHECK(tok.decode({3 + 0xE2, 450, 3 + 0x82, 3 + 0xAC}) == "\xEF\xBF\xBD" " The\xEF\xBF\xBD\xEF\xBF\xBD");
   CHECK_THROWS_AS(tok.decode({5, 32000}), pb::Error);
   CHECK_THROWS_AS(tok.decode({-1}), pb::Error);
+  // Generated ids: EOS and llava-hf's padding rows (32000..32063, no piece) decode to nothing.
+  CHECK(tok.decode_generated({450, 32000, 32063, 2}, 2) == "The");
+  CHECK(tok.decode_generated({450, 2, 450}, 2) == "The The");
+  CHECK(tok.decode_generated({32005}, 2).empty());
 }
 
 TEST_CASE("sentencepiece: copies share the model and give the same ids", "[tokenizer]") {
