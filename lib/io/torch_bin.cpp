@@ -249,7 +249,9 @@ void TorchBinFile::read_contents(const TorchTensor& t, const ByteSink& write) co
   std::vector<int64_t> index(rank - 1, 0);
   for (uint64_t row = 0, rows = t.numel / inner; row < rows; ++row) {
     uint64_t start = 0;
-    for (size_t d = 0; d + 1 < rank; ++d) start += static_cast<uint64_t>(index[d]) * static_cast<uint64_t>(t.strides[d]);
+    for (size_t d = 0; d + 1 < rank; ++d) {
+      start += static_cast<uint64_t>(index[d]) * static_cast<uint64_t>(t.strides[d]);
+    }
     const char* p = base + start * element;
     if (inner_stride == 1) {
       append(p, inner * element);

@@ -155,7 +155,9 @@ class Machine {
   }
   PickleValue& expect(uint32_t index, PickleKind kind, const char* role) {
     PickleValue& v = at(index);
-    if (v.kind != kind) fail(fmt::format("{} must be {}, got {}", role, pickle_kind_name(kind), pickle_kind_name(v.kind)));
+    if (v.kind != kind) {
+      fail(fmt::format("{} must be {}, got {}", role, pickle_kind_name(kind), pickle_kind_name(v.kind)));
+    }
     return v;
   }
   int64_t expect_int(uint32_t index, const char* role) {
@@ -289,7 +291,9 @@ class Machine {
   void build() {
     const uint32_t state = pop();
     const PickleValue& target = at(top());
-    if (target.kind != PickleKind::kDict) fail(fmt::format("BUILD sets attributes of {}", pickle_kind_name(target.kind)));
+    if (target.kind != PickleKind::kDict) {
+      fail(fmt::format("BUILD sets attributes of {}", pickle_kind_name(target.kind)));
+    }
     const PickleKind k = at(state).kind;
     if (k != PickleKind::kDict && k != PickleKind::kNone) {
       fail(fmt::format("BUILD state of a dict must be a dict, got {}", pickle_kind_name(k)));

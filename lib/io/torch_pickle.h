@@ -13,7 +13,9 @@
 
 namespace pb {
 
-enum class PickleKind : uint8_t { kNone, kBool, kInt, kFloat, kString, kTuple, kList, kDict, kGlobal, kStorage, kTensor };
+enum class PickleKind : uint8_t {
+  kNone, kBool, kInt, kFloat, kString, kTuple, kList, kDict, kGlobal, kStorage, kTensor
+};
 
 // The callables GLOBAL may name (the allow-list); nothing else can be called.
 enum class PickleGlobal : uint8_t { kOrderedDict, kRebuildTensorV2, kRebuildParameter, kStorageType };

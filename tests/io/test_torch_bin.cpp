@@ -110,9 +110,9 @@ TEST_CASE("io/torch_bin: gathers large strided tensors in bounded pieces", "[io]
     std::memcpy(&storage[static_cast<size_t>(i) * 4], &v, 4);
   }
   TempDir dir;
-  const std::string path =
-      write_bytes(dir.file("t.bin"), torch_zip(one_tensor_pickle("FloatStorage", rows * cols, 0, {cols, rows}, {1, cols}),
-                                               {{"0", storage}}));
+  const std::string path = write_bytes(
+      dir.file("t.bin"),
+      torch_zip(one_tensor_pickle("FloatStorage", rows * cols, 0, {cols, rows}, {1, cols}), {{"0", storage}}));
   const auto file = pb::TorchBinFile::open(path);
   size_t pieces = 0, largest = 0;
   std::string got;
@@ -143,7 +143,8 @@ TEST_CASE("io/torch_bin: refuses legacy, bare-pickle, nested and TorchScript fil
                    {"TorchScript archive (torch.jit.save)"});
   expect_bin_error(pb::test::build_zip({{"m/other", "x"}}), {"no <folder>/data.pkl entry"});
   expect_bin_error(pb::test::build_zip({{"a/data.pkl", "x"}, {"b/data.pkl", "x"}}), {"2 entries named"});
-  expect_bin_error(torch_zip(pb::test::PickleWriter().raw("K\x01").done(), {}), {"data.pkl holds an int, not a state dict"});
+  expect_bin_error(torch_zip(pb::test::PickleWriter().raw("K\x01").done(), {}),
+                   {"data.pkl holds an int, not a state dict"});
 }
 
 TEST_CASE("io/torch_bin: refuses pickles that would run code, and runs nothing", "[io][torch_bin]") {
@@ -197,7 +198,8 @@ TEST_CASE("io/torch_bin: refuses duplicate names, bad keys, big-endian and corru
   pb::test::PickleWriter two_types;  // one storage named with two dtypes
   two_types.op('}').op('(').str("a").tensor("FloatStorage", "0", 1, 0, {}, {});
   two_types.str("b").tensor("IntStorage", "0", 1, 0, {}, {}).op('u');
-  expect_bin_error(torch_zip(two_types.done(), {{"0", floats({1})}}), {"storage '0' is named as 1 x F32 and as 1 x I32"});
+  expect_bin_error(torch_zip(two_types.done(), {{"0", floats({1})}}),
+                   {"storage '0' is named as 1 x F32 and as 1 x I32"});
 
   const std::string pickle = one_tensor_pickle("FloatStorage", 1, 0, {}, {});
   expect_bin_error(pb::test::build_zip({{"a/data.pkl", pickle}, {"a/byteorder", "big"}, {"a/data/0", floats({1})}}),

@@ -82,8 +82,8 @@ TEST_CASE("io/convert: shards with an index become safetensors shards with an in
     INFO(inputs[0]);
     TempDir out;
     std::vector<std::string> reported;
-    const pb::ConvertResult r =
-        pb::convert_torch_checkpoint(inputs, out.path(), [&](const pb::ConvertedFile& f) { reported.push_back(f.output); });
+    const pb::ConvertResult r = pb::convert_torch_checkpoint(
+        inputs, out.path(), [&](const pb::ConvertedFile& f) { reported.push_back(f.output); });
     CHECK(reported.size() == 2);
     CHECK(r.index == out.file("model.safetensors.index.json"));
     CHECK(files_in(out.path()) == std::vector<std::string>{"model-00001-of-00002.safetensors",
@@ -99,9 +99,10 @@ TEST_CASE("io/convert: shards with an index become safetensors shards with an in
 TEST_CASE("io/convert: a failed conversion writes nothing", "[io][convert]") {
   TempDir out;
   // The second input is refused while every input is checked, before the first is written.
-  CHECK_THROWS_WITH(pb::convert_torch_checkpoint(
-                        {torch_bin_fixture("state_dict.bin"), torch_bin_fixture("malicious_os_system.bin")}, out.path()),
-                    Contains("refusing to unpickle posix.system"));
+  CHECK_THROWS_WITH(
+      pb::convert_torch_checkpoint({torch_bin_fixture("state_dict.bin"), torch_bin_fixture("malicious_os_system.bin")},
+                                   out.path()),
+      Contains("refusing to unpickle posix.system"));
   CHECK(files_in(out.path()).empty());
 
   // A storage that fails its CRC while being written: the shard's temporary file is removed.
@@ -142,9 +143,9 @@ TEST_CASE("io/convert: refuses inconsistent inputs with the file at fault", "[io
   CHECK_THROWS_WITH(pb::convert_torch_checkpoint({index_with("{\"model.embed.weight\": " + one + "}")}, out.path()),
                     Contains("tensor 'model.layer.0.weight' is not listed in"));
   CHECK_THROWS_WITH(
-      pb::convert_torch_checkpoint(
-          {index_with("{\"model.embed.weight\": " + one + ", \"model.layer.0.weight\": " + one + ", \"x\": " + one + "}")},
-          out.path()),
+      pb::convert_torch_checkpoint({index_with("{\"model.embed.weight\": " + one +
+                                               ", \"model.layer.0.weight\": " + one + ", \"x\": " + one + "}")},
+                                   out.path()),
       Contains("tensor 'x' is mapped to pytorch_model-00001-of-00002.bin but is not in it"));
   CHECK_THROWS_WITH(pb::convert_torch_checkpoint({index_with("{\"a\": \"../pytorch_model.bin\"}")}, out.path()),
                     Contains("not a plain file name"));

@@ -47,8 +47,8 @@ TEST_CASE("io/zip: reads the entries of a torch.save archive", "[io][zip]") {
 TEST_CASE("io/zip: reads hand-made archives with and without zip64 end records", "[io][zip]") {
   for (bool zip64 : {true, false}) {
     TempDir dir;
-    const std::string path =
-        write_bytes(dir.file("a.zip"), build_zip({{"a/x", "hello"}, {"a/empty", ""}, {"a/y", std::string(300, 'y')}}, zip64));
+    const std::string path = write_bytes(
+        dir.file("a.zip"), build_zip({{"a/x", "hello"}, {"a/empty", ""}, {"a/y", std::string(300, 'y')}}, zip64));
     const auto zip = pb::ZipArchive::open(path);
     REQUIRE(zip->entries().size() == 3);
     CHECK(zip->entries()[0].name == "a/x");
