@@ -29,5 +29,6 @@ void setup_train_synth(CLI::App& app);
 void setup_sweep(CLI::App& app);
 void setup_report(CLI::App& app);
 void setup_compare(CLI::App& app);
+void setup_convert(CLI::App& app);
 
 }  // namespace pb::app

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   pb::app::setup_sweep(app);
   pb::app::setup_report(app);
   pb::app::setup_compare(app);
+  pb::app::setup_convert(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

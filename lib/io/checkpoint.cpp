@@ -46,7 +46,7 @@ Checkpoint Checkpoint::open(const std::string& path_or_dir) {
       const bool pickle = fs::exists(input / "pytorch_model.bin", ec) ||
                           fs::exists(input / "pytorch_model.bin.index.json", ec);
       throw Error(fmt::format("{}: no {} or {} in this folder{}", path_or_dir, kSingleFile, kIndexFile,
-                              pickle ? " (pickle checkpoints are not supported: convert them to safetensors)" : ""));
+                              pickle ? " (PyTorch .bin weights: convert them with `prune-bench convert`)" : ""));
     }
   } else if (ends_with(path_or_dir, ".index.json")) {
     index_path = path_or_dir;

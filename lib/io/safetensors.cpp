@@ -380,10 +380,28 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
 
 void write_safetensors(const std::string& path, const std::vector<TensorWrite>& tensors,
                        const std::map<std::string, std::string>& metadata) {
-  std::vector<const TensorWrite*> order;
+  std::vector<TensorSource> sources;
+  sources.reserve(tensors.size());
+  for (const TensorWrite& t : tensors) {
+    uint64_t numel = 0, nbytes = 0;
+    const bool sizes_ok = checked_sizes(t.shape, t.dtype, &numel, &nbytes);  // bad shapes fail below
+    if (sizes_ok && nbytes > 0 && t.data == nullptr) {
+      throw Error(fmt::format("{}: tensor '{}': data is null", path, t.name));
+    }
+    const void* data = t.data;
+    sources.push_back(TensorSource{t.name, t.dtype, t.shape, [data, nbytes](const ByteSink& write) {
+                                     if (nbytes > 0) write(data, nbytes);
+                                   }});
+  }
+  write_safetensors_streamed(path, sources, metadata);
+}
+
+void write_safetensors_streamed(const std::string& path, const std::vector<TensorSource>& tensors,
+                                const std::map<std::string, std::string>& metadata) {
+  std::vector<const TensorSource*> order;
   std::set<std::string> names;
   std::vector<uint64_t> sizes;
-  for (const TensorWrite& t : tensors) {
+  for (const TensorSource& t : tensors) {
     const std::string where = fmt::format("{}: tensor '{}'", path, t.name);
     if (t.name == "__metadata__") throw Error(fmt::format("{}: the name is reserved by the format", where));
     if (!names.insert(t.name).second) throw Error(fmt::format("{}: written twice", where));
@@ -394,10 +412,9 @@ void write_safetensors(const std::string& path, const std::vector<TensorWrite>& 
     if (!checked_sizes(t.shape, t.dtype, &numel, &nbytes)) {
       throw Error(fmt::format("{}: shape {} overflows 64-bit sizes", where, shape_str(t.shape)));
     }
-    if (nbytes > 0 && t.data == nullptr) throw Error(fmt::format("{}: data is null", where));
     order.push_back(&t);
   }
-  std::sort(order.begin(), order.end(), [](const TensorWrite* a, const TensorWrite* b) {
+  std::sort(order.begin(), order.end(), [](const TensorSource* a, const TensorSource* b) {
     const int ra = info_of(a->dtype).alignment_rank, rb = info_of(b->dtype).alignment_rank;
     return ra != rb ? ra > rb : a->name < b->name;
   });
@@ -417,7 +434,7 @@ void write_safetensors(const std::string& path, const std::vector<TensorWrite>& 
       header += '}';
     }
     uint64_t offset = 0;
-    for (const TensorWrite* t : order) {
+    for (const TensorSource* t : order) {
       uint64_t numel = 0, nbytes = 0;
       checked_sizes(t->shape, t->dtype, &numel, &nbytes);
       if (header.size() > 1) header += ',';
@@ -444,7 +461,15 @@ void write_safetensors(const std::string& path, const std::vector<TensorWrite>& 
   file.write(len_bytes, 8);
   file.write(header.data(), header.size());
   for (size_t i = 0; i < order.size(); ++i) {
-    if (sizes[i] > 0) file.write(order[i]->data, sizes[i]);
+    uint64_t written = 0;
+    order[i]->produce([&](const void* data, size_t bytes) {
+      PB_CHECK(bytes <= sizes[i] - written,
+               fmt::format("{}: tensor '{}' produced more than its {} bytes", path, order[i]->name, sizes[i]));
+      file.write(data, bytes);
+      written += bytes;
+    });
+    PB_CHECK(written == sizes[i], fmt::format("{}: tensor '{}' produced {} of its {} bytes", path, order[i]->name,
+                                              written, sizes[i]));
   }
   file.commit();
 }

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -83,5 +84,24 @@ struct TensorWrite {
 // shapes, null data, or I/O failure.
 void write_safetensors(const std::string& path, const std::vector<TensorWrite>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
+
+// Receives a piece of a tensor's bytes.
+using ByteSink = std::function<void(const void* data, size_t bytes)>;
+
+// One tensor whose bytes are produced while the file is written: `produce` is called once, in file
+// order, and must pass exactly numel * dtype_size(dtype) bytes, C order, to the sink (in any number
+// of pieces). A converter thus never holds more than one tensor's bytes in memory.
+struct TensorSource {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;
+  std::function<void(const ByteSink& write)> produce;
+};
+
+// write_safetensors for produced tensors: the same layout, checks and atomic write. A `produce` that
+// passes the wrong number of bytes is an internal error (pb::Error naming the tensor); errors it throws
+// propagate, and no file is left behind.
+void write_safetensors_streamed(const std::string& path, const std::vector<TensorSource>& tensors,
+                                const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace pb

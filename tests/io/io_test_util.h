@@ -2,6 +2,7 @@
 #pragma once
 
 #include "test_files.h"
+#include "zip_builder.h"
 
 #include <unistd.h>
 
@@ -13,15 +14,6 @@
 #include <string>
 
 namespace pb::test {
-
-inline std::string le64(uint64_t n) {
-  std::string out(8, '\0');
-  for (char& c : out) {
-    c = static_cast<char>(n & 0xFF);
-    n >>= 8;
-  }
-  return out;
-}
 
 // A safetensors file as raw bytes: 8-byte length, header, data. The header is used as given
 // (no padding), so tests control every byte.
