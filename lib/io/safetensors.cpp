@@ -4,13 +4,8 @@
 
 #include "io/atomic_file.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -237,22 +232,7 @@ std::map<std::string, std::string> parse_metadata(const json& j, const std::stri
   return out;
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
 
- private:
-  int fd_;
-};
-
-std::string errno_str() { return std::strerror(errno); }
 
 }  // namespace
 
@@ -279,35 +259,23 @@ int64_t TensorView::numel() const {
 
 bool TensorView::is_aligned() const { return reinterpret_cast<uintptr_t>(data) % dtype_size(dtype) == 0; }
 
-SafetensorsFile::~SafetensorsFile() {
-  if (mapping_ != nullptr) ::munmap(mapping_, file_bytes_);
-}
-
 const TensorView* SafetensorsFile::find(const std::string& name) const {
   auto it = index_.find(name);
   return it == index_.end() ? nullptr : &tensors_[it->second];
 }
 
 std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) throw Error(fmt::format("{}: cannot open safetensors file: {}", path, errno_str()));
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) throw Error(fmt::format("{}: cannot stat: {}", path, errno_str()));
-  if (!S_ISREG(st.st_mode)) throw Error(fmt::format("{}: not a regular file", path));
-  const auto file_bytes = static_cast<uint64_t>(st.st_size);
+  MappedFile mapped = MappedFile::open(path, "safetensors file");
+  const uint64_t file_bytes = mapped.size();
   if (file_bytes < 8) {
     throw Error(fmt::format("{}: file is {} bytes, shorter than the 8-byte header length (truncated?)", path,
                             file_bytes));
   }
 
   // Header length: u64 little-endian. Checked against the limit and the file size before anything
-  // is allocated or mapped.
-  unsigned char len_bytes[8];
-  if (::pread(fd.get(), len_bytes, 8, 0) != 8) {
-    throw Error(fmt::format("{}: cannot read the header length: {}", path, errno_str()));
-  }
+  // is allocated.
   uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = (n << 8) | len_bytes[i];
+  for (int i = 7; i >= 0; --i) n = (n << 8) | mapped.data()[i];
   if (n > kMaxHeaderBytes) {
     throw Error(fmt::format("{}: header length {} bytes exceeds the {}-byte limit (corrupt or not safetensors)",
                             path, n, kMaxHeaderBytes));
@@ -319,12 +287,10 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
 
   std::shared_ptr<SafetensorsFile> file(new SafetensorsFile());
   file->path_ = path;
-  void* mapping = ::mmap(nullptr, file_bytes, PROT_READ, MAP_PRIVATE, fd.get(), 0);
-  if (mapping == MAP_FAILED) throw Error(fmt::format("{}: mmap failed: {}", path, errno_str()));
-  file->mapping_ = mapping;
+  file->mapping_ = std::move(mapped);
   file->file_bytes_ = file_bytes;
   file->header_bytes_ = n;
-  const char* base = static_cast<const char*>(mapping);
+  const char* base = reinterpret_cast<const char*>(file->mapping_.data());
 
   const std::string_view text(base + 8, n);
   if (const size_t bad = find_invalid_utf8(text); bad != std::string_view::npos) {

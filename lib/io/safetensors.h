@@ -9,6 +9,8 @@
 #include <map>
 #include <memory>
 #include <string>
+
+#include "io/mapped_file.h"
 #include <vector>
 
 namespace pb {
@@ -46,7 +48,6 @@ class SafetensorsFile {
   // malformed files; the rules are listed in docs/checkpoints.md.
   static std::shared_ptr<SafetensorsFile> open(const std::string& path);
 
-  ~SafetensorsFile();
   SafetensorsFile(const SafetensorsFile&) = delete;
   SafetensorsFile& operator=(const SafetensorsFile&) = delete;
 
@@ -61,7 +62,7 @@ class SafetensorsFile {
   SafetensorsFile() = default;
 
   std::string path_;
-  void* mapping_ = nullptr;
+  MappedFile mapping_;
   size_t file_bytes_ = 0;
   size_t header_bytes_ = 0;
   std::vector<TensorView> tensors_;

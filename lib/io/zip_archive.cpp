@@ -2,14 +2,9 @@
 // CRC-32. Every offset and size read from the file is checked against the file size before use.
 #include "io/zip_archive.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -153,25 +148,8 @@ void apply_zip64_extra(const unsigned char* extra, uint64_t extra_bytes, uint64_
   throw Error(fmt::format("{}: sizes or offset are 0xFFFFFFFF but there is no zip64 extra field", where));
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 }  // namespace
-
-ZipArchive::~ZipArchive() {
-  if (mapping_ != nullptr) ::munmap(mapping_, file_bytes_);
-}
 
 const ZipArchive::Entry* ZipArchive::find(const std::string& name) const {
   const auto it = index_.find(name);
@@ -179,7 +157,7 @@ const ZipArchive::Entry* ZipArchive::find(const std::string& name) const {
 }
 
 std::string_view ZipArchive::read(const Entry& entry) const {
-  const auto* data = static_cast<const unsigned char*>(mapping_) + entry.data_offset;
+  const unsigned char* data = mapping_.data() + entry.data_offset;
   const uint32_t crc = crc32_of(data, entry.size);
   if (crc != entry.crc32) {
     throw Error(fmt::format("{}: entry '{}' is corrupt (CRC-32 {:08x}, the directory says {:08x})", path_,
@@ -189,23 +167,17 @@ std::string_view ZipArchive::read(const Entry& entry) const {
 }
 
 std::shared_ptr<ZipArchive> ZipArchive::open(const std::string& path) {
-  const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) throw Error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) throw Error(fmt::format("{}: cannot stat: {}", path, std::strerror(errno)));
-  if (!S_ISREG(st.st_mode)) throw Error(fmt::format("{}: not a regular file", path));
-  const auto file_bytes = static_cast<uint64_t>(st.st_size);
+  MappedFile mapped = MappedFile::open(path, "zip archive");
+  const uint64_t file_bytes = mapped.size();
   if (file_bytes < kEndBytes) {
     throw Error(fmt::format("{}: not a zip archive ({} bytes, shorter than a zip end record)", path, file_bytes));
   }
 
   std::shared_ptr<ZipArchive> zip(new ZipArchive());
   zip->path_ = path;
-  void* mapping = ::mmap(nullptr, file_bytes, PROT_READ, MAP_PRIVATE, fd.get(), 0);
-  if (mapping == MAP_FAILED) throw Error(fmt::format("{}: mmap failed: {}", path, std::strerror(errno)));
-  zip->mapping_ = mapping;
+  zip->mapping_ = std::move(mapped);
   zip->file_bytes_ = file_bytes;
-  const auto* base = static_cast<const unsigned char*>(mapping);
+  const unsigned char* base = zip->mapping_.data();
 
   const DirectoryLocation dir = locate_directory(base, file_bytes, path);
   zip->entries_.reserve(dir.entries);

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "io/mapped_file.h"
+
 namespace pb {
 
 class ZipArchive {
@@ -27,7 +29,6 @@ class ZipArchive {
   // the path (and the entry) otherwise, before allocating anything the file size does not bound.
   static std::shared_ptr<ZipArchive> open(const std::string& path);
 
-  ~ZipArchive();
   ZipArchive(const ZipArchive&) = delete;
   ZipArchive& operator=(const ZipArchive&) = delete;
 
@@ -43,7 +44,7 @@ class ZipArchive {
   ZipArchive() = default;
 
   std::string path_;
-  void* mapping_ = nullptr;
+  MappedFile mapping_;
   uint64_t file_bytes_ = 0;
   std::vector<Entry> entries_;
   std::map<std::string, size_t> index_;  // name -> position in entries_
