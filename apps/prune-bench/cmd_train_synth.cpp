@@ -37,6 +37,8 @@ void setup_train_synth(CLI::App& app) {
       ->check(CLI::IsMember({"sincos", "normal"}))->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the weights and of the training stream")->capture_default_str();
   cmd->add_option("--precision", o->precision, "bf16 autocast or fp32")->check(CLI::IsMember({"bf16", "fp32"}))->capture_default_str();
+  cmd->add_flag("--allow-precision-change", o->allow_precision_change,
+                "Resume a checkpoint made with the other --precision (recorded; e.g. fp32 on an AVX2 CPU, bf16 on AMX)");
   cmd->add_option("--device", o->device, "Device")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   cmd->add_option("--threads", o->threads, "Intra-op threads (default: all cores)");
   cmd->add_option("--checkpoint-every", o->checkpoint_every, "Steps between checkpoints")->capture_default_str();

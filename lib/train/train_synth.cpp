@@ -177,14 +177,27 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   const nlohmann::json key = trajectory_key(o, cfg);
   std::shared_ptr<LlavaModelImpl> model;
   int64_t step = 0;
+  // Which precision ran from which step on: [{"from_step": 0, "precision": ...}, ...]. A run resumed on a
+  // machine where the other precision is the fast one may switch (--allow-precision-change); the
+  // trajectory is then reproducible given this history, which the checkpoint and the log keep.
+  nlohmann::json precision_history = nlohmann::json::array({{{"from_step", 0}, {"precision", o.precision}}});
   if (fs::exists(ckpt / "state.json")) {
     const nlohmann::json state = read_json_file((ckpt / "state.json").string());
-    if (state.at("key") != key) {
-      throw Error(fmt::format("{}: the checkpoint was made with other settings ({}); use another --work-dir",
-                              (ckpt / "state.json").string(), state.at("key").dump()));
-    }
-    model = LlavaModelImpl::load(ckpt.string(), options);
     step = state.at("step").get<int64_t>();
+    const nlohmann::json stored = state.at("key");
+    precision_history = state.value("precision_history", nlohmann::json::array(
+                                        {{{"from_step", 0}, {"precision", stored.value("precision", "")}}}));
+    nlohmann::json stored_rest = stored, key_rest = key;
+    stored_rest.erase("precision");
+    key_rest.erase("precision");
+    const bool precision_only = stored_rest == key_rest;
+    if (stored != key && !(precision_only && o.allow_precision_change)) {
+      throw Error(fmt::format("{}: the checkpoint was made with other settings ({}); use another --work-dir{}",
+                              (ckpt / "state.json").string(), stored.dump(),
+                              precision_only ? " (or --allow-precision-change to switch precision from here on)" : ""));
+    }
+    if (stored != key) precision_history.push_back({{"from_step", step}, {"precision", o.precision}});
+    model = LlavaModelImpl::load(ckpt.string(), options);
   } else {
     model = LlavaModelImpl::random(cfg, options, o.seed);
     if (o.vision_positions == "sincos") init_vision_positions_sincos(*model);
@@ -211,6 +224,9 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
 
   const int64_t image_tokens = model->image_tokens(), size = cfg.vision.image_size;
   std::ofstream log((work / "train_log.jsonl").string(), std::ios::app);
+  if (precision_history.size() > 1 && precision_history.back()["from_step"] == step) {
+    log << nlohmann::json{{"step", step}, {"precision_from_here", o.precision}}.dump() << "\n";
+  }
   TrainSynthResult result;
   std::vector<double> window;
   double window_token_acc = 0;
@@ -236,7 +252,8 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     save_model_folder(*model, tmp.string(), at::kFloat);
     torch::save(optimizer, (tmp / "optimizer.pt").string());
     if (use_heads) torch::save(heads, (tmp / "patch_heads.pt").string());
-    write_file_atomic((tmp / "state.json").string(), nlohmann::json{{"key", key}, {"step", step}}.dump(2) + "\n");
+    write_file_atomic((tmp / "state.json").string(),
+                      nlohmann::json{{"key", key}, {"step", step}, {"precision_history", precision_history}}.dump(2) + "\n");
     fs::remove_all(ckpt);
     fs::rename(tmp, ckpt);
   };

@@ -36,6 +36,9 @@ struct TrainSynthOptions {
   std::string vision_scenes = "samples";
   uint64_t seed = 0;         // weights and the training-sample stream
   std::string precision = "bf16";  // "bf16" (CPU/CUDA autocast, fp32 master weights) or "fp32"
+  // Resuming a checkpoint made with the other --precision is refused unless this is set; then the new
+  // precision runs from the checkpoint's step on and the switch is recorded (state.json, the log).
+  bool allow_precision_change = false;
   std::string device = "cpu";
   int threads = 0;
   int64_t checkpoint_every = 250, eval_every = 500, eval_samples = 120, log_every = 10;

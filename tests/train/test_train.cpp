@@ -86,6 +86,39 @@ TEST_CASE("train: a few optimiser steps lower the loss, and a stopped and resume
   CHECK(done.steps_done == 16);
 }
 
+TEST_CASE("train: resuming with the other precision is refused unless allowed, and an allowed switch is recorded", "[train]") {
+  TempDir dir;
+  TrainSynthOptions o;
+  o.config = synth_config();
+  o.tokenizer = synth_tokenizer();
+  o.work_dir = dir.file("work");
+  o.steps = 4;
+  o.stop_after = 2;
+  o.batch = 1;
+  o.turns = 1;
+  o.checkpoint_every = 2;
+  o.eval_samples = 0;
+  o.quiet = true;
+  o.precision = "fp32";
+  REQUIRE(train_synth(o).steps_done == 2);
+
+  TrainSynthOptions other = o;
+  other.precision = "bf16";
+  CHECK_THROWS_WITH(train_synth(other), Catch::Matchers::Contains("other settings") &&
+                                            Catch::Matchers::Contains("--allow-precision-change"));
+  TrainSynthOptions other_lr = other;  // anything else changed is refused even with the flag
+  other_lr.lr = o.lr * 2;
+  other_lr.allow_precision_change = true;
+  CHECK_THROWS_WITH(train_synth(other_lr), !Catch::Matchers::Contains("--allow-precision-change"));
+
+  other.allow_precision_change = true;
+  CHECK(train_synth(other).steps_done == 4);
+  const nlohmann::json state = read_json_file(dir.file("work") + "/checkpoint/state.json");
+  CHECK(state["key"]["precision"] == "bf16");
+  CHECK(state["precision_history"] == nlohmann::json::parse(
+                                          R"([{"from_step":0,"precision":"fp32"},{"from_step":2,"precision":"bf16"}])"));
+}
+
 TEST_CASE("train: the loss reaches every trained parameter, the vision tower's included", "[train]") {
   const LlavaConfig cfg = load_llava_config(synth_config());
   auto model = LlavaModelImpl::random(cfg, ModelOptions{}, 3);
