@@ -9,17 +9,10 @@
 
 #include "core/error.h"
 #include "fuzz_input.h"
+#include "fuzz_torch_read.h"
 #include "io/torch_bin.h"
 #include "io/torch_pickle.h"
 #include "zip_builder.h"
-
-namespace {
-
-// Storages are materialised up to this size (larger ones get a short entry, which is refused), and
-// tensor contents read up to it: keeps each input fast and far below -rss_limit_mb.
-constexpr uint64_t kMaxFuzzBytes = uint64_t{1} << 20;
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string pickle(reinterpret_cast<const char*>(data), size);
@@ -34,7 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const pb::TorchStorageRef& s : parsed.storages) {
     if (!keys.insert(s.key).second) continue;
     const uint64_t element = pb::dtype_size(s.dtype);
-    const uint64_t bytes = s.numel <= kMaxFuzzBytes / element ? s.numel * element : 1;
+    // Larger storages get a 1-byte entry, which the reader must refuse.
+    const uint64_t bytes = s.numel <= pb::fuzz::kMaxTorchFuzzBytes / element ? s.numel * element : 1;
     // Bytes 0..255 repeating: contents differ per element, so gathering mistakes change the checksum.
     std::string contents(static_cast<size_t>(bytes), '\0');
     for (size_t i = 0; i < contents.size(); ++i) contents[i] = static_cast<char>(i);
@@ -43,18 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string zip = pb::test::build_zip(entries);
   const pb::fuzz::MemoryFile file(reinterpret_cast<const uint8_t*>(zip.data()), zip.size());
   try {
-    const auto bin = pb::TorchBinFile::open(file.path());
-    unsigned sum = 0;
-    for (const pb::TorchTensor& t : bin->tensors()) {
-      if (t.nbytes > kMaxFuzzBytes) continue;
-      uint64_t seen = 0;
-      bin->read_contents(t, [&](const void* piece, size_t bytes) {
-        const auto* p = static_cast<const uint8_t*>(piece);
-        for (size_t i = 0; i < bytes; ++i) sum = sum * 31 + p[i];
-        seen += bytes;
-      });
-      if (seen != t.nbytes) std::abort();  // read_contents must produce exactly the tensor's bytes
-    }
+    const unsigned sum = pb::fuzz::read_every_small_tensor(*pb::TorchBinFile::open(file.path()));
     if (sum == 0xFFFFFFFFu) std::abort();  // keeps the reads from being optimised away
   } catch (const pb::Error&) {
   }
