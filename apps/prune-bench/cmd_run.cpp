@@ -42,7 +42,7 @@ void setup_run(CLI::App& app) {
   cmd->add_flag("--random-weights", o->random_weights, "Seeded random weights from config.json alone");
   cmd->add_option("--seed", o->weights_seed, "Seed for --random-weights")->capture_default_str();
   cmd->add_option("--tokenizer", o->tokenizer, "SentencePiece model (default: tokenizer.model beside the model)");
-  cmd->add_option("--dtype", o->dtype, "Compute dtype")->check(CLI::IsMember({"fp32", "bf16"}))->capture_default_str();
+  cmd->add_option("--dtype", o->dtype, "Compute dtype; auto: bf16 on CUDA or a CPU with native bf16 (AMX, AVX512-BF16), else fp32")->check(CLI::IsMember({"fp32", "bf16", "auto"}))->capture_default_str();
   cmd->add_option("--device", o->device, "Device")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   cmd->add_option("--threads", o->threads, "Intra-op threads (default: all cores)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--dataset", o->dataset,

@@ -181,8 +181,10 @@ std::string summary_name(int shard_index, int shard_count) {
   return shard_count == 1 ? "summary.json" : fmt::format("summary.shard-{}-of-{}.json", shard_index, shard_count);
 }
 
-nlohmann::json run_evaluation(const RunOptions& o, ModelCache* models) {
+nlohmann::json run_evaluation(const RunOptions& options, ModelCache* models) {
   c10::InferenceMode guard;
+  RunOptions o = options;
+  o.dtype = resolve_dtype(o.dtype, o.device);  // run.json records (and resume compares) the dtype that ran
   const Protocol& protocol = protocol_by_name(o.protocol);
   const Budget budget = Budget::parse(o.budget);
   const std::unique_ptr<Pruner> pruner = make_pruner(o.pruner, budget);

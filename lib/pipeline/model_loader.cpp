@@ -6,19 +6,39 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "core/error.h"
 
 namespace pb {
 
+bool cpu_has_native_bf16() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    std::istringstream flags(line.substr(line.find(':') + 1));
+    std::string flag;
+    while (flags >> flag) {
+      if (flag == "amx_bf16" || flag == "avx512_bf16") return true;
+    }
+    return false;  // every core lists the same flags
+  }
+  return false;
+}
+
+std::string resolve_dtype(const std::string& dtype, const std::string& device) {
+  if (dtype == "fp32" || dtype == "bf16") return dtype;
+  if (dtype != "auto") throw Error(fmt::format("dtype '{}' is not supported (fp32, bf16, auto)", dtype));
+  if (device == "cuda") return "bf16";
+  return cpu_has_native_bf16() ? "bf16" : "fp32";
+}
+
 ModelOptions model_options(const ModelSource& source) {
   ModelOptions options;
-  if (source.dtype == "bf16") {
-    options.dtype = c10::kBFloat16;
-  } else if (source.dtype != "fp32") {
-    throw Error(fmt::format("dtype '{}' is not supported (fp32, bf16)", source.dtype));
-  }
+  if (resolve_dtype(source.dtype, source.device) == "bf16") options.dtype = c10::kBFloat16;
   if (source.device == "cuda") {
     if (!at::hasCUDA()) throw Error("--device cuda: this LibTorch build or machine has no CUDA device");
     options.device = c10::Device(c10::kCUDA);

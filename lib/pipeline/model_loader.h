@@ -12,10 +12,18 @@ struct ModelSource {
   std::string model;           // folder with config.json + weights, or (random_weights) a config.json
   bool random_weights = false;
   uint64_t seed = 0;
-  std::string dtype = "fp32";  // "fp32" | "bf16"
+  std::string dtype = "fp32";  // "fp32" | "bf16" | "auto" (resolve_dtype)
   std::string device = "cpu";  // "cpu" | "cuda"
   int threads = 0;             // intra-op threads; 0 = every core (Debian's LibTorch starts with 1)
 };
+
+// "auto" becomes the faster compute dtype of this machine: bf16 on CUDA, and on a CPU only when it has
+// native bf16 matrix instructions (AMX-BF16 or AVX512-BF16; without them oneDNN emulates bf16 and the
+// embedded model trained 8x slower than in fp32 on an AVX2-only AMD EPYC, docs/evaluation.md).
+// "fp32" and "bf16" are returned as given; anything else is a pb::Error.
+std::string resolve_dtype(const std::string& dtype, const std::string& device);
+// Whether the kernel reports amx_bf16 or avx512_bf16 among this CPU's flags (/proc/cpuinfo).
+bool cpu_has_native_bf16();
 
 ModelOptions model_options(const ModelSource& source);  // pb::Error for unknown dtype/device, no CUDA
 void set_threads(int threads);

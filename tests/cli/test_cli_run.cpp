@@ -97,6 +97,22 @@ TEST_CASE("run: a folder holding a different configuration is refused", "[cli][r
   CHECK(r.err.find("different configuration") != std::string::npos);
 }
 
+TEST_CASE("run: --dtype auto records the dtype that ran, and resumes into a folder of that dtype", "[cli][run]") {
+  const fs::path dir = temp_dir("run_dtype_auto");
+  const std::string spec = write_vqav2_fixture(dir / "data", 2);
+  const CliResult r = run_cli(run_args(spec, dir / "out") + " --dtype auto");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const nlohmann::json run = summary_of(dir / "out", "run.json");
+  const std::string ran = run["config"]["dtype"];
+  CHECK((ran == "fp32" || ran == "bf16"));
+  // Naming the resolved dtype is the same configuration; the other one is not.
+  CHECK(run_cli(run_args(spec, dir / "out") + " --dtype " + ran).exit_code == 0);
+  const CliResult other = run_cli(run_args(spec, dir / "out") + " --dtype " + (ran == "fp32" ? "bf16" : "fp32"));
+  CHECK(other.exit_code == 1);
+  CHECK(other.err.find("different configuration") != std::string::npos);
+}
+
 TEST_CASE("run: an image symlink pointing out of the images folder is refused; one pointing inside is read",
           "[cli][run]") {
   const fs::path dir = temp_dir("run_symlink");
