@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "models/layers.h"
 
 namespace pb {
 
@@ -34,7 +35,7 @@ at::Tensor ClipAttentionImpl::forward(const at::Tensor& x, at::Tensor* probs, at
   if (probs != nullptr) {
     *probs = p;
   }
-  const at::Tensor out = at::matmul(p.to(x.scalar_type()), v);  // [B, H, T, hd]
+  const at::Tensor out = attention_values(p.to(x.scalar_type()), v);  // [B, H, T, hd]
   return out_proj_->forward(out.transpose(1, 2).reshape({b, t, heads_ * head_dim_}));
 }
 

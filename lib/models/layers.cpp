@@ -2,7 +2,17 @@
 
 #include <ATen/ATen.h>
 
+#include "core/cpu_features.h"
+
 namespace pb {
+
+at::Tensor attention_values(const at::Tensor& probs, const at::Tensor& values) {
+  if (values.scalar_type() == at::kBFloat16 && values.is_cpu() && !cpu_has_native_bf16()) {
+    // [..., len, hd] with hd-major storage: the GEMM sees a transposed right operand.
+    return at::matmul(probs, values.transpose(-1, -2).contiguous().transpose(-1, -2));
+  }
+  return at::matmul(probs, values);
+}
 
 torch::nn::Module& child_module(torch::nn::Module& parent, const std::string& name) {
   if (auto* found = parent.named_children().find(name)) {

@@ -7,6 +7,15 @@
 
 namespace pb {
 
+// probs @ values of an attention: [..., T, len] x [..., len, hd] -> [..., T, hd], both in the compute dtype.
+// LibTorch 1.13's CPU bf16 GEMM without native bf16 instructions (at::native::cpublas, used when oneDNN
+// has no bf16 kernel for the CPU) accumulates in bf16 when the right operand is not transposed, so the
+// error grows with len: on an AVX2-only AMD EPYC, [636 x 636] x [636 x 32] came out with 1.03% relative
+// error where fp32 accumulation gives 0.17%, and the golden bf16 logits fell below the 0.995 cosine bound
+// (docs/model.md). On such CPUs the values are handed over in transposed layout, which takes the
+// fp32-accumulating kernel; elsewhere (fp32, CUDA, AMX) this is at::matmul unchanged.
+at::Tensor attention_values(const at::Tensor& probs, const at::Tensor& values);
+
 // The child module `name` of `parent`, created as a plain container if absent. LibTorch names may
 // not contain dots, so "mlp.fc1" is built as child "mlp" holding "fc1"; named_parameters() then
 // yields checkpoint-style names.

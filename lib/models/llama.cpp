@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "core/error.h"
+#include "models/layers.h"
 
 namespace pb {
 
@@ -68,7 +69,7 @@ at::Tensor LlamaDecoderLayerImpl::attention(const at::Tensor& x, const at::Tenso
   if (probs != nullptr) {
     *probs = p;
   }
-  const at::Tensor out = at::matmul(p.to(x.scalar_type()).view({kv_heads_, groups * t, len}), values);
+  const at::Tensor out = attention_values(p.to(x.scalar_type()).view({kv_heads_, groups * t, len}), values);
   return out.view({heads_, t, head_dim_}).transpose(0, 1).reshape({t, heads_ * head_dim_});
 }
 

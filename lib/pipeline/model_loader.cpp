@@ -6,28 +6,12 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
+#include "core/cpu_features.h"
 #include "core/error.h"
 
 namespace pb {
-
-bool cpu_has_native_bf16() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("flags", 0) != 0) continue;
-    std::istringstream flags(line.substr(line.find(':') + 1));
-    std::string flag;
-    while (flags >> flag) {
-      if (flag == "amx_bf16" || flag == "avx512_bf16") return true;
-    }
-    return false;  // every core lists the same flags
-  }
-  return false;
-}
 
 std::string resolve_dtype(const std::string& dtype, const std::string& device) {
   if (dtype == "fp32" || dtype == "bf16") return dtype;

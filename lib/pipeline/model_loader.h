@@ -22,8 +22,6 @@ struct ModelSource {
 // embedded model trained 8x slower than in fp32 on an AVX2-only AMD EPYC, docs/evaluation.md).
 // "fp32" and "bf16" are returned as given; anything else is a pb::Error.
 std::string resolve_dtype(const std::string& dtype, const std::string& device);
-// Whether the kernel reports amx_bf16 or avx512_bf16 among this CPU's flags (/proc/cpuinfo).
-bool cpu_has_native_bf16();
 
 ModelOptions model_options(const ModelSource& source);  // pb::Error for unknown dtype/device, no CUDA
 void set_threads(int threads);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/cpu_features.h"
 #include "pipeline/model_loader.h"
 
 using Catch::Matchers::Contains;
