@@ -17,6 +17,18 @@ namespace {
 std::string synth_config() { return data_path("train/narrow_synth_config.json"); }
 std::string synth_tokenizer() { return std::string(PB_SOURCE_DIR) + "/models/synthvqa-tiny/tokenizer.model"; }
 
+// Quiet fp32 training of the narrow model in `work_dir`, without evaluation; tests set the schedule.
+TrainSynthOptions quiet_options(const std::string& work_dir) {
+  TrainSynthOptions o;
+  o.config = synth_config();
+  o.tokenizer = synth_tokenizer();
+  o.work_dir = work_dir;
+  o.eval_samples = 0;
+  o.quiet = true;
+  o.precision = "fp32";
+  return o;
+}
+
 }  // namespace
 
 TEST_CASE("train: the batched training forward equals the inference prefill, row by row", "[train]") {
@@ -56,19 +68,13 @@ TEST_CASE("train: the batched training forward equals the inference prefill, row
 
 TEST_CASE("train: a few optimiser steps lower the loss, and a stopped and resumed run ends bit for bit where an uninterrupted one does", "[train]") {
   TempDir dir;
-  TrainSynthOptions o;
-  o.config = synth_config();
-  o.tokenizer = synth_tokenizer();
-  o.work_dir = dir.file("work");
+  TrainSynthOptions o = quiet_options(dir.file("work"));
   o.steps = 16;
   o.batch = 2;
   o.lr = 3e-3;
   o.warmup = 4;
   o.log_every = 4;
   o.checkpoint_every = 8;
-  o.eval_samples = 0;
-  o.quiet = true;
-  o.precision = "fp32";
   const TrainSynthResult full = train_synth(o);
   INFO("first " << full.first_loss << " last " << full.last_loss);
   CHECK(full.last_loss < full.first_loss - 1.0);  // more than a nat lower after 16 steps
@@ -88,18 +94,12 @@ TEST_CASE("train: a few optimiser steps lower the loss, and a stopped and resume
 
 TEST_CASE("train: resuming with the other precision is refused unless allowed, and an allowed switch is recorded", "[train]") {
   TempDir dir;
-  TrainSynthOptions o;
-  o.config = synth_config();
-  o.tokenizer = synth_tokenizer();
-  o.work_dir = dir.file("work");
+  TrainSynthOptions o = quiet_options(dir.file("work"));
   o.steps = 4;
   o.stop_after = 2;
   o.batch = 1;
   o.turns = 1;
   o.checkpoint_every = 2;
-  o.eval_samples = 0;
-  o.quiet = true;
-  o.precision = "fp32";
   REQUIRE(train_synth(o).steps_done == 2);
 
   TrainSynthOptions other = o;
