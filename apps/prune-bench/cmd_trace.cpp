@@ -80,7 +80,6 @@ TraceInputs inputs_from_file(const std::string& path, const LlavaConfig& cfg) {
 }
 
 TraceInputs inputs_from_dataset(const TraceArgs& args, const LlavaConfig& cfg) {
-  const VisionConfig& vision = cfg.vision;
   const Protocol& protocol = protocol_by_name(args.protocol);
   const Dataset dataset = load_dataset(args.dataset);
   if (args.sample >= static_cast<int64_t>(dataset.samples.size())) {
@@ -96,7 +95,7 @@ TraceInputs inputs_from_dataset(const TraceArgs& args, const LlavaConfig& cfg) {
     const AnyresPixels pixels = load_anyres_pixels(sample.image_path, cfg);
     return {sample.key, pixels.tiles, ids, pixels.width, pixels.height};
   }
-  return {sample.key, load_pixel_values(sample.image_path, protocol.image_mode, vision), ids};
+  return {sample.key, load_pixel_values(sample.image_path, protocol.image_mode, cfg), ids};
 }
 
 // LLaVA-NeXT: the packed image rows instead of one image's features; the golden files keep the last

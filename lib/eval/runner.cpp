@@ -82,7 +82,7 @@ class SampleEvaluator {
     const bool anyres = model_->config().model_type == "llava_next";  // LLaVA-NeXT: anyres tiles, not `pad`
     const AnyresPixels tiles = anyres ? load_anyres_pixels(sample.image_path, model_->config()) : AnyresPixels{};
     const at::Tensor pixels =
-        anyres ? at::Tensor() : load_pixel_values(sample.image_path, protocol_.image_mode, model_->config().vision);
+        anyres ? at::Tensor() : load_pixel_values(sample.image_path, protocol_.image_mode, model_->config());
     const std::vector<int64_t> ids =
         tokenize_with_image(tokenizer_, build_prompt(protocol_.prompt_template,
                                                      question_text(sample, kind_, protocol_.question_style)),
