@@ -132,7 +132,7 @@ void run_trace(const TraceArgs& args) {
   const TraceInputs in = args.inputs.empty() ? inputs_from_dataset(args, model->config())
                                              : inputs_from_file(args.inputs, model->config());
   if (is_next(model->config())) return run_trace_anyres(args, *model, in);
-  pruner->resolve(model->config());
+  resolve_for_model(*pruner, model->config());
   const at::Tensor& pixels = in.pixels;
   const std::vector<int64_t>& ids = in.ids;
 

@@ -200,8 +200,9 @@ nlohmann::json run_evaluation(const RunOptions& o, ModelCache* models) {
   const std::string tokenizer_path = o.tokenizer.empty() ? default_tokenizer_path(o.model) : o.tokenizer;
   const int64_t max_new_tokens = o.max_new_tokens > 0 ? o.max_new_tokens : protocol.max_new_tokens;
   const MetricMode metric = protocol.metric_for(dataset.kind);
-  // LLaVA-NeXT: a refused method fails here, before any sample runs (docs/llava_next.md has the table).
-  const nlohmann::json resolved = cfg.model_type == "llava_next" ? pruner->resolve_anyres(cfg) : pruner->resolve(cfg);
+  // LLaVA-NeXT and LLaVA-HR: a refused method fails here, before any sample runs (docs/llava_next.md and
+  // docs/llava_hr.md have the tables).
+  const nlohmann::json resolved = resolve_for_model(*pruner, cfg);
   // Everything that changes answers or scores; nothing that only changes speed or placement.
   const nlohmann::json config = {
       {"model", {{"path", o.model}, {"config_hash", cfg.hash()}, {"random_weights", o.random_weights},

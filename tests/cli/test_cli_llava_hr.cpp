@@ -1,10 +1,13 @@
 // LLaVA-HR through the executable: `preprocess --model` makes the 1024x1024 pixel_values, and `trace` on
 // them with the golden prompt reproduces the golden vision features, embeddings, logits and attention;
-// wrong-sized inputs are one-line errors.
+// `run` works unpruned and pruned; wrong-sized inputs and refused methods are one-line errors.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
 #include "io/safetensors.h"
@@ -102,6 +105,50 @@ TEST_CASE("cli: LLaVA-HR inputs of the wrong size are one-line errors", "[cli][l
   CHECK(r.err.rfind("error: ", 0) == 0);
   CHECK(r.err.find("LLaVA-HR pixel_values must be [B, 3, 1024, 1024]") != std::string::npos);
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+}
+
+}  // namespace pb::test
+
+namespace pb::test {
+
+TEST_CASE("cli: run on a LLaVA-HR model, unpruned and with FastV; a CLS-attention method is refused",
+          "[cli][llava_hr]") {
+  const fs::path dir = temp_dir("hr_run");
+  const std::string model_args = "--model " + shell_quote(std::string(PB_SOURCE_DIR) + "/configs/models/llava-hr-tiny-text.json") +
+                                 " --random-weights --tokenizer " + shell_quote(kGolden + "tokenizer/llama.model") +
+                                 " --max-new-tokens 2 --threads 1 --quiet";
+  const std::string dataset = " --dataset " + shell_quote("synthvqa:split=val,n=2,dir=" + (dir / "data").string());
+  const CliResult r = run_cli("run " + model_args + dataset + " --out " + shell_quote((dir / "none").string()));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  std::ifstream journal(dir / "none" / "journal.jsonl");
+  std::string line;
+  int n = 0;
+  while (std::getline(journal, line)) {
+    const nlohmann::json rec = nlohmann::json::parse(line);
+    CHECK(rec["image_tokens"] == 1024);
+    CHECK(rec["visual_tokens_per_layer"] == nlohmann::json({1024, 1024, 1024}));
+    ++n;
+  }
+  CHECK(n == 2);
+
+  const CliResult fastv = run_cli("run " + model_args + dataset + " --pruner fastv --budget tokens:64 --out " +
+                                  shell_quote((dir / "fastv").string()));
+  INFO(fastv.err);
+  REQUIRE(fastv.exit_code == 0);
+  std::ifstream fastv_journal(dir / "fastv" / "journal.jsonl");
+  int m = 0;
+  while (std::getline(fastv_journal, line)) {
+    CHECK(nlohmann::json::parse(line)["visual_tokens_per_layer"] == nlohmann::json({1024, 1024, 64}));
+    ++m;
+  }
+  CHECK(m == 2);
+
+  const CliResult refused = run_cli("run " + model_args + dataset + " --pruner visionzip --budget tokens:64 --out " +
+                                    shell_quote((dir / "vz").string()));
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("error: --pruner visionzip: not available on LLaVA-HR models: ") == 0);
+  CHECK(std::count(refused.err.begin(), refused.err.end(), '\n') == 1);
 }
 
 }  // namespace pb::test
