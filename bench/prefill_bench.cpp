@@ -2,6 +2,8 @@
 // measured in one run (the machine is shared and noisy: every figure is the best of --reps runs).
 //
 //   prefill_bench --config configs/models/llava-1.5-7b-hf.json --dtype bf16 [--decoder-layers N]
+//   prefill_bench --config configs/models/llava-hr-7b.json --dtype bf16 --decoder-layers 2  (LLaVA-HR: both
+//   vision branches and the adapters are in the "vision tower" row)
 //
 // Prints one table row per stage: time, FLOPs (exact convention: 2 per multiply-add) and GFLOP/s.
 #include <ATen/ATen.h>
@@ -77,7 +79,8 @@ int main(int argc, char** argv) {
   const double peak = options.dtype == c10::kBFloat16 ? peak_bf16 : peak_fp32;
 
   const int64_t n_image = model->image_tokens();
-  const at::Tensor pixels = at::randn({3, cfg.vision.image_size, cfg.vision.image_size});
+  const int64_t side = pb::model_image_size(cfg);  // 336; LLaVA-HR: input_image_size (1024)
+  const at::Tensor pixels = at::randn({3, side, side});
   std::vector<int64_t> ids(static_cast<size_t>(text_tokens), 1);
   ids[static_cast<size_t>(text_tokens / 2)] = pb::kOriginalImagePlaceholder;  // image in the middle, as in LLaVA prompts
   const int64_t text = text_tokens - 1;

@@ -33,7 +33,7 @@ void run_generate(const GenerateArgs& args) {
     throw Error(fmt::format("{}: tokenizer has {} pieces but the model's vocabulary is {}", tokenizer_path,
                             tokenizer.vocab_size(), cfg.text.vocab_size));
   }
-  const at::Tensor pixels = load_pixel_values(args.image, image_mode_from_name(args.image_mode), cfg.vision);
+  const at::Tensor pixels = load_pixel_values(args.image, image_mode_from_name(args.image_mode), cfg);
   const std::vector<int64_t> ids = prompt_ids(tokenizer, prompt_template_from_name(args.templ), args.question);
   const ImageFeatures image = model->encode_image(pixels);
   Session session;

@@ -15,6 +15,7 @@
 #include "image/image_io.h"
 #include "io/model_config.h"
 #include "io/safetensors.h"
+#include "spec/model_spec.h"
 
 namespace pb::app {
 
@@ -22,8 +23,8 @@ namespace {
 
 struct PreprocessArgs {
   std::string image, mode = "pad", out;
-  std::string model, anyres_convention = "original";  // anyres only
-  int size = 336;  // CLIP ViT-L/14-336, LLaVA-1.5's tower
+  std::string model, anyres_convention = "original";  // anyres: required; pad, crop: gives the size
+  int size = 0;  // 0: the model's image size (LLaVA-HR: input_image_size), or 336 without --model
 };
 
 bool has_suffix(const std::string& s, const std::string& suffix) {
@@ -74,14 +75,27 @@ void run_anyres(const PreprocessArgs& args) {
   fmt::print("{}\n", info.dump(2));
 }
 
+// --size, else the side of the square --model's processor makes (1024 for LLaVA-HR), else 336.
+int output_size(const PreprocessArgs& args) {
+  if (args.model.empty()) return args.size > 0 ? args.size : 336;  // CLIP ViT-L/14-336, LLaVA-1.5's tower
+  const LlavaConfig cfg = load_llava_config(args.model);
+  const auto model_size = static_cast<int>(model_image_size(cfg));
+  if (args.size > 0 && args.size != model_size) {
+    throw Error(fmt::format("--size {} differs from the {}x{} images that {} takes", args.size, model_size,
+                            model_size, cfg.source));
+  }
+  return model_size;
+}
+
 void run_preprocess(const PreprocessArgs& args) {
   if (args.mode == "anyres") return run_anyres(args);
-  const cv::Mat rgb = preprocess_clip_rgb(load_image_rgb(args.image), image_mode_from_name(args.mode), args.size);
+  const int size = output_size(args);
+  const cv::Mat rgb = preprocess_clip_rgb(load_image_rgb(args.image), image_mode_from_name(args.mode), size);
   if (has_suffix(args.out, ".png")) {
     write_png(args.out, rgb);
   } else if (has_suffix(args.out, ".safetensors")) {
     const std::vector<float> chw = normalize_clip(rgb);
-    const int64_t s = args.size;
+    const int64_t s = size;
     write_safetensors(args.out, {TensorWrite{"pixel_values", DType::kF32, {3, s, s}, chw.data()}});
   } else {
     throw Error(fmt::format("--out {}: expected a .png or .safetensors file name", args.out));
@@ -96,11 +110,14 @@ void setup_preprocess(CLI::App& app) {
   cmd->add_option("--image", args->image, "Image file (JPEG or PNG)")->required();
   cmd->add_option("--mode", args->mode, "pad (LLaVA-1.5 eval), crop (llava-hf processor) or anyres (LLaVA-NeXT tiles)")
       ->check(CLI::IsMember({"pad", "crop", "anyres"}))->capture_default_str();
-  cmd->add_option("--model", args->model, "anyres: the LLaVA-NeXT model folder or config.json (its image_grid_pinpoints)");
+  cmd->add_option("--model", args->model,
+                  "Model folder or config.json: anyres reads its image_grid_pinpoints; pad and crop its image size "
+                  "(LLaVA-HR: input_image_size, 1024)");
   cmd->add_option("--anyres-convention", args->anyres_convention,
                   "anyres: read pinpoints as (width, height) like the original LLaVA, or (height, width) like HF")
       ->check(CLI::IsMember({"original", "hf"}))->capture_default_str();
-  cmd->add_option("--size", args->size, "Output side in pixels")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--size", args->size, "Output side in pixels (default: the --model's, else 336)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--out", args->out, "OUT.png (resized RGB) or OUT.safetensors (normalised pixel_values); anyres: a folder")->required();
   cmd->callback([args] { run_preprocess(*args); });
 }

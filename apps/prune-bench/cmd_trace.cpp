@@ -80,7 +80,6 @@ TraceInputs inputs_from_file(const std::string& path, const LlavaConfig& cfg) {
 }
 
 TraceInputs inputs_from_dataset(const TraceArgs& args, const LlavaConfig& cfg) {
-  const VisionConfig& vision = cfg.vision;
   const Protocol& protocol = protocol_by_name(args.protocol);
   const Dataset dataset = load_dataset(args.dataset);
   if (args.sample >= static_cast<int64_t>(dataset.samples.size())) {
@@ -96,7 +95,7 @@ TraceInputs inputs_from_dataset(const TraceArgs& args, const LlavaConfig& cfg) {
     const AnyresPixels pixels = load_anyres_pixels(sample.image_path, cfg);
     return {sample.key, pixels.tiles, ids, pixels.width, pixels.height};
   }
-  return {sample.key, load_pixel_values(sample.image_path, protocol.image_mode, vision), ids};
+  return {sample.key, load_pixel_values(sample.image_path, protocol.image_mode, cfg), ids};
 }
 
 // LLaVA-NeXT: the packed image rows instead of one image's features; the golden files keep the last
@@ -133,12 +132,13 @@ void run_trace(const TraceArgs& args) {
   const TraceInputs in = args.inputs.empty() ? inputs_from_dataset(args, model->config())
                                              : inputs_from_file(args.inputs, model->config());
   if (is_next(model->config())) return run_trace_anyres(args, *model, in);
-  pruner->resolve(model->config());
+  resolve_for_model(*pruner, model->config());
   const at::Tensor& pixels = in.pixels;
   const std::vector<int64_t>& ids = in.ids;
 
-  std::set<int64_t> vision_layers;
-  for (int64_t l = 0; l < vision_layers_to_run(model->config()); ++l) vision_layers.insert(l);
+  std::set<int64_t> vision_layers;  // LLaVA-HR's dual-path tower has no CLS attention to give
+  const bool hr = model->config().model_type == "llava_hr";
+  for (int64_t l = 0; !hr && l < vision_layers_to_run(model->config()); ++l) vision_layers.insert(l);
   LastRowAttentionRecorder attention;
   Session session;
   const PrunedPrefill out = run_pruned_prefill(*model, *pruner, in.name, pixels, ids, session,
@@ -188,8 +188,8 @@ void setup_trace(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("trace", "Dump a model's intermediate outputs for one prepared input");
   add_model_options(*cmd, args->model);
   cmd->add_option("--inputs", args->inputs,
-                  "safetensors with pixel_values [3,H,W] f32 and input_ids [n] i64; LLaVA-NeXT: pixel_values "
-                  "[tiles,3,S,S] and image_size_wh [2] i64 (default: --sample of --dataset)");
+                  "safetensors with pixel_values [3,H,W] f32 (LLaVA-HR: [3,1024,1024]) and input_ids [n] i64; "
+                  "LLaVA-NeXT: pixel_values [tiles,3,S,S] and image_size_wh [2] i64 (default: --sample of --dataset)");
   cmd->add_option("--dataset", args->dataset, "Dataset spec to take the sample from when no --inputs is given")
       ->capture_default_str();
   cmd->add_option("--sample", args->sample, "Index of that sample in file order")->capture_default_str()

@@ -94,7 +94,7 @@ FitpruneRecipe run_calibration(const CalibrateOptions& o) {
     const Sample& sample = dataset.samples[i];
     try {
       require_image_inside_folder(sample);
-      const at::Tensor pixels = load_pixel_values(sample.image_path, protocol.image_mode, cfg.vision);
+      const at::Tensor pixels = load_pixel_values(sample.image_path, protocol.image_mode, cfg);
       const std::vector<int64_t> ids = prompt_ids(tokenizer, protocol.prompt_template,
                                                   question_text(sample, dataset.kind, protocol.question_style));
       prompts.push_back({sample.key, model->splice(ids, model->encode_image(pixels).image_embeds)});

@@ -82,7 +82,7 @@ class SampleEvaluator {
     const bool anyres = model_->config().model_type == "llava_next";  // LLaVA-NeXT: anyres tiles, not `pad`
     const AnyresPixels tiles = anyres ? load_anyres_pixels(sample.image_path, model_->config()) : AnyresPixels{};
     const at::Tensor pixels =
-        anyres ? at::Tensor() : load_pixel_values(sample.image_path, protocol_.image_mode, model_->config().vision);
+        anyres ? at::Tensor() : load_pixel_values(sample.image_path, protocol_.image_mode, model_->config());
     const std::vector<int64_t> ids =
         tokenize_with_image(tokenizer_, build_prompt(protocol_.prompt_template,
                                                      question_text(sample, kind_, protocol_.question_style)),
@@ -202,8 +202,9 @@ nlohmann::json run_evaluation(const RunOptions& options, ModelCache* models) {
   const std::string tokenizer_path = o.tokenizer.empty() ? default_tokenizer_path(o.model) : o.tokenizer;
   const int64_t max_new_tokens = o.max_new_tokens > 0 ? o.max_new_tokens : protocol.max_new_tokens;
   const MetricMode metric = protocol.metric_for(dataset.kind);
-  // LLaVA-NeXT: a refused method fails here, before any sample runs (docs/llava_next.md has the table).
-  const nlohmann::json resolved = cfg.model_type == "llava_next" ? pruner->resolve_anyres(cfg) : pruner->resolve(cfg);
+  // LLaVA-NeXT and LLaVA-HR: a refused method fails here, before any sample runs (docs/llava_next.md and
+  // docs/llava_hr.md have the tables).
+  const nlohmann::json resolved = resolve_for_model(*pruner, cfg);
   // Everything that changes answers or scores; nothing that only changes speed or placement.
   const nlohmann::json config = {
       {"model", {{"path", o.model}, {"config_hash", cfg.hash()}, {"random_weights", o.random_weights},

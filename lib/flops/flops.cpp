@@ -115,6 +115,36 @@ double llm_prefill_flops(const LlavaConfig& cfg, int64_t text_tokens, const std:
   return total;
 }
 
+double convnext_flops(const ConvNextConfig& n, int64_t image_size) {
+  int64_t side = image_size / 4;  // stem: 4x4 stride-4 conv
+  double total = linear_flops(side * side, 3 * 4 * 4, n.dims[0]);
+  for (size_t i = 0; i < 4; ++i) {
+    const int64_t c = n.dims[i];
+    if (i > 0) {
+      side /= 2;  // downsample: 2x2 stride-2 conv
+      total += linear_flops(side * side, 4 * n.dims[i - 1], c);
+    }
+    const int64_t positions = side * side;
+    // Block: 7x7 depthwise conv (49 MACs per position and channel), Linear C->4C, Linear 4C->C.
+    const double block = 2.0 * d(positions) * d(c) * 49 + linear_flops(positions, c, 4 * c) +
+                         linear_flops(positions, 4 * c, c);
+    total += d(n.depths[i]) * block;
+  }
+  return total;
+}
+
+double hr_adapter_flops(const LlavaConfig& cfg) {
+  const int64_t grid = image_grid_side(cfg), n = grid * grid, slow = cfg.hr.slow_grid() * cfg.hr.slow_grid();
+  const int64_t dv = cfg.vision.hidden_size, cs = cfg.hr.slow.dims[3];
+  // S2FStitchAlignModuleV2: slow 1x1 convs Cs->Cs and Cs->Dv on the ConvNeXt map, fast 7x7 depthwise
+  // and 1x1 Dv->Dv on the CLIP grid, the gate's two Linears on one (mean) row. Resampling is element-wise.
+  const double s2f = linear_flops(slow, cs, cs) + linear_flops(slow, cs, dv) + 2.0 * d(n) * d(dv) * 49 +
+                     linear_flops(n, dv, dv) + linear_flops(1, 2 * dv, dv / 2) + linear_flops(1, dv / 2, 1);
+  // MultiPathAlignModule: fast_proj Dv->Dv and slow_proj Cs->Dv on the aligned N tokens.
+  const double align = linear_flops(n, dv, dv) + linear_flops(n, cs, dv);
+  return (cfg.hr.adapters ? 3.0 * s2f : 0.0) + align;
+}
+
 FlopsBreakdown exact_flops(const LlavaConfig& cfg, int64_t text_tokens, int64_t visual_tokens) {
   return exact_flops(cfg, text_tokens, uniform_schedule(cfg.text.num_hidden_layers, visual_tokens));
 }
@@ -124,7 +154,9 @@ FlopsBreakdown exact_flops(const LlavaConfig& cfg, int64_t text_tokens, const st
   out.llm_prefill = llm_prefill_flops(cfg, text_tokens, schedule, FlopsConvention::kExact);  // validates
 
   const VisionConfig& v = cfg.vision;
-  const int64_t grid = v.image_size / v.patch_size, patches = grid * grid, t_vision = patches + 1;  // + CLS
+  const bool hr = cfg.model_type == "llava_hr";
+  // LLaVA-HR's CLIP branch runs on its own grid (32x32 at 1024) and drops CLS before the layers.
+  const int64_t grid = image_grid_side(cfg), patches = grid * grid, t_vision = patches + (hr ? 0 : 1);  // + CLS
   const int64_t dv = v.hidden_size;
   const double patch_embed = linear_flops(patches, v.num_channels * v.patch_size * v.patch_size, dv);
   // CLIP layer: Q/K/V/O, QK^T and AV over all 577 tokens (no mask), 2-matrix GELU MLP.
@@ -132,6 +164,12 @@ FlopsBreakdown exact_flops(const LlavaConfig& cfg, int64_t text_tokens, const st
                               2 * linear_flops(t_vision, dv, v.intermediate_size);
   const double crops = d(vision_crops(cfg));
   out.vision = crops * (patch_embed + d(vision_layers_to_run(cfg)) * vision_layer);
+  if (hr) {
+    out.vision_fast = out.vision;
+    out.vision_slow = convnext_flops(cfg.hr.slow, cfg.hr.input_image_size);
+    out.vision_adapters = hr_adapter_flops(cfg);
+    out.vision = out.vision_fast + out.vision_slow + out.vision_adapters;
+  }
 
   // prune-bench's encode_image projects every tower token before a pruner sees them
   // (lib/models/llava.h ImageFeatures), so the projector cost does not depend on the schedule.

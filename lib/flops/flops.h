@@ -61,7 +61,9 @@ double llm_prefill_flops(const LlavaConfig& cfg, int64_t text_tokens, const std:
 
 // The exact convention, component by component.
 struct FlopsBreakdown {
-  double vision = 0;                       // patch embedding + encoder layers run, every crop
+  double vision = 0;                       // patch embedding + encoder layers run, every crop (HR: the 3 parts)
+  // LLaVA-HR only (0 otherwise): its CLIP branch, ConvNeXt branch, and S2F + MultiPathAlign adapters.
+  double vision_fast = 0, vision_slow = 0, vision_adapters = 0;
   double projector = 0;                    // on every token the tower gives (pruners run after it)
   double llm_prefill = 0;                  // decoder layers
   std::vector<double> llm_prefill_layers;  // [L] per decoder layer, sums to llm_prefill
@@ -69,6 +71,11 @@ struct FlopsBreakdown {
   double decode_per_token = 0;             // first generated token: decoder layers + LM head
   double total_prefill() const { return vision + projector + llm_prefill + lm_head; }
 };
+
+// LLaVA-HR's ConvNeXt branch (stem, downsamples, blocks) on an image_size square, exact convention.
+double convnext_flops(const ConvNextConfig& convnext, int64_t image_size);
+// LLaVA-HR's three S2F adapters (none under freeze_vision) and the final MultiPathAlignModule.
+double hr_adapter_flops(const LlavaConfig& cfg);
 
 // Every decoder layer sees `text_tokens` + `visual_tokens` (no pruning inside the LLM).
 FlopsBreakdown exact_flops(const LlavaConfig& cfg, int64_t text_tokens, int64_t visual_tokens);

@@ -39,6 +39,10 @@ nlohmann::json flops_report(const LlavaConfig& cfg, int64_t text_tokens, const s
     out["layer_flops"] = b.llm_prefill_layers;
     out["llm_prefill"] = b.llm_prefill;
     out["vision"] = b.vision;
+    if (cfg.model_type == "llava_hr") {
+      out["vision_parts"] = {{"fast_clip", b.vision_fast}, {"slow_convnext", b.vision_slow},
+                             {"adapters", b.vision_adapters}};
+    }
     out["projector"] = b.projector;
     out["lm_head"] = b.lm_head;
     out["total"] = b.total_prefill();

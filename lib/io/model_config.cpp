@@ -289,9 +289,84 @@ void parse_hf(const Fields& f, LlavaConfig& c) {
   }
 }
 
-// Original LLaVA (LlavaLlamaForCausalLM): LLaMA fields at the top level plus mm_* keys.
+// Four positive integers (ConvNeXt depths or dims).
+std::array<int64_t, 4> four_positive(const Fields& f, const std::string& key, const std::array<int64_t, 4>& def) {
+  const json* v = f.get(key);
+  if (v == nullptr) return def;
+  if (!v->is_array() || v->size() != 4) f.fail(key, fmt::format("expected 4 positive integers, got {}", show(*v)));
+  std::array<int64_t, 4> out{};
+  for (size_t i = 0; i < 4; ++i) {
+    out[i] = f.as_integer(key, (*v)[i]);
+    if (out[i] <= 0) f.fail(key, fmt::format("expected 4 positive integers, got {}", show(*v)));
+  }
+  return out;
+}
+
+// Not in published configs: the golden tiny LLaVA-HR describes its ConvNeXt this way.
+ConvNextConfig parse_convnext(const json& obj, const std::string& prefix, const std::string& source) {
+  const Fields f(obj, prefix, source);
+  ConvNextConfig n;
+  n.depths = four_positive(f, "depths", n.depths);
+  n.dims = four_positive(f, "dims", n.dims);
+  n.norm_eps = f.positive_number("norm_eps", n.norm_eps);
+  return n;
+}
+
+// The timm models LLaVA-HR builds (convnext.py convnext_large_mlp, convnext_xxlarge), named by their
+// architecture with or without timm's pretrained tag ("convnext_large_mlp.clip_laion2b_ft_320").
+// The original picks xxlarge when the name contains "xxlarge" and large_mlp for any other name;
+// an unknown name is an error here instead (docs/llava_hr.md).
+bool known_convnext(const std::string& name, ConvNextConfig& out) {
+  const std::string arch = name.substr(0, name.find('.'));
+  if (arch == "convnext_large_mlp") {
+    out = ConvNextConfig{};  // depths 3/3/27/3, dims 192..1536, eps 1e-6 (timm LayerNorm default)
+    return true;
+  }
+  if (arch == "convnext_xxlarge") {
+    out = ConvNextConfig{{3, 4, 30, 3}, {384, 768, 1536, 3072}, 1e-5};
+    return true;
+  }
+  return false;
+}
+
+// LLaVA-HR: vision_tower_slow (or slow_vision_config), input_image_size, freeze_vision; the shapes
+// the dual-path tower asserts on (multipath_encoder_wapper.py) are checked here, at load.
+void parse_hr(const Fields& f, LlavaConfig& c) {
+  HrConfig& hr = c.hr;
+  if (f.get("input_image_size", /*null_is_absent=*/true) == nullptr) {
+    f.fail("input_image_size", "missing (LLaVA-HR's tower and processor read it)");
+  }
+  hr.input_image_size = f.positive("input_image_size", 0);
+  if (hr.input_image_size < 32) {
+    f.fail("input_image_size", fmt::format("{} is too small: the ConvNeXt branch divides it by 32", hr.input_image_size));
+  }
+  hr.slow_tower = f.string("vision_tower_slow", "", /*null_is_absent=*/true);
+  if (const json* s = sub_object(f, "slow_vision_config")) {
+    hr.slow = parse_convnext(*s, "slow_vision_config.", c.source);
+  } else if (hr.slow_tower.empty()) {
+    f.fail("vision_tower_slow", "missing: a LLaVA-HR config names its ConvNeXt there");
+  } else if (!known_convnext(hr.slow_tower, hr.slow)) {
+    f.fail("vision_tower_slow", fmt::format("unknown ConvNeXt '{}' (known: convnext_large_mlp, convnext_xxlarge; "
+                                            "or add a slow_vision_config object)", hr.slow_tower));
+  }
+  hr.adapters = !f.boolean("freeze_vision", false);
+  if (c.vision.num_hidden_layers % 4 != 0) {
+    f.fail("mm_vision_tower", fmt::format("LLaVA-HR splits the CLIP layers in four equal groups; {} layers do not",
+                                          c.vision.num_hidden_layers));
+  }
+  const int64_t fast = hr.fast_image_size() / c.vision.patch_size, slow = hr.slow_grid();
+  if (fast % slow != 0 && slow % fast != 0) {
+    f.fail("input_image_size", fmt::format("{} gives a {}x{} CLIP grid and a {}x{} ConvNeXt map; LLaVA-HR needs "
+                                           "one side to divide the other", hr.input_image_size, fast, fast, slow, slow));
+  }
+  c.image_seq_length = fast * fast;
+}
+
+// Original LLaVA (LlavaLlamaForCausalLM): LLaMA fields at the top level plus mm_* keys; LLaVA-HR
+// when is_multipath_encoder is true.
 void parse_flat(const json& j, const Fields& f, LlavaConfig& c) {
-  c.model_type = "llava_llama";
+  const bool hr = f.boolean("is_multipath_encoder", false);
+  c.model_type = hr ? "llava_hr" : "llava_llama";
   c.text = parse_text(j, "", c.source, /*check_model_type=*/false);
 
   // builder.py reads mm_vision_tower, falling back to the older vision_tower key.
@@ -336,6 +411,7 @@ void parse_flat(const json& j, const Fields& f, LlavaConfig& c) {
   c.multimodal_projector_bias = true;
   c.tie_word_embeddings = c.text.tie_word_embeddings;
   c.image_grid_pinpoints = pinpoints(f, "image_grid_pinpoints");
+  if (hr) parse_hr(f, c);
 }
 
 const std::vector<std::string> kArchitectures = {"LlavaForConditionalGeneration",
@@ -344,9 +420,8 @@ const std::vector<std::string> kArchitectures = {"LlavaForConditionalGeneration"
 const char* architecture_for(const std::string& model_type) {
   if (model_type == "llava") return "LlavaForConditionalGeneration";
   if (model_type == "llava_next") return "LlavaNextForConditionalGeneration";
-  return "LlavaLlamaForCausalLM";
+  return "LlavaLlamaForCausalLM";  // llava_llama, llava_hr
 }
-
 
 }  // namespace
 
@@ -376,7 +451,7 @@ LlavaConfig parse_llava_config(const json& j, const std::string& source) {
     f.fail("model_type", fmt::format("unsupported model type '{}' (supported: llava, llava_next, llava_llama)",
                                      model_type));
   }
-  c.model_type = flat ? "llava_llama" : model_type;
+  c.model_type = flat ? (f.boolean("is_multipath_encoder", false) ? "llava_hr" : "llava_llama") : model_type;
   for (const std::string& arch : c.architectures) {
     if (std::find(kArchitectures.begin(), kArchitectures.end(), arch) == kArchitectures.end()) {
       f.fail("architectures", fmt::format("unknown architecture '{}' (supported: {})", arch, join(kArchitectures)));
@@ -405,7 +480,7 @@ LlavaConfig load_llava_config(const std::string& path_or_dir) {
 json LlavaConfig::to_json() const {
   json pins = json::array();
   for (const auto& p : image_grid_pinpoints) pins.push_back({p[0], p[1]});
-  return json{
+  json out{
       {"model_type", model_type},
       {"architectures", architectures},
       {"text",
@@ -449,6 +524,25 @@ json LlavaConfig::to_json() const {
       {"image_grid_pinpoints", pins},
       {"torch_dtype", torch_dtype},
   };
+  if (model_type == "llava_hr") {  // only here, so the other families' hashes stay as they were
+    out["hr"] = {{"input_image_size", hr.input_image_size},
+                 {"slow_tower", hr.slow_tower},
+                 {"slow_depths", hr.slow.depths},
+                 {"slow_dims", hr.slow.dims},
+                 {"slow_norm_eps", hr.slow.norm_eps},
+                 {"adapters", hr.adapters}};
+  }
+  return out;
+}
+
+int64_t HrConfig::fast_image_size() const {
+  // Python's int(S / 32 * 14): a double division and product, truncated.
+  return std::max<int64_t>(static_cast<int64_t>(static_cast<double>(input_image_size) / 32.0 * 14.0), 336);
+}
+
+int64_t HrConfig::slow_grid() const {
+  // 4x4 stride-4 stem, then three 2x2 stride-2 convolutions, each flooring.
+  return input_image_size / 4 / 2 / 2 / 2;
 }
 
 std::string LlavaConfig::hash() const {

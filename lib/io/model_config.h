@@ -1,5 +1,6 @@
 // LLaVA config.json: the llava-hf formats (LlavaConfig, LlavaNextConfig with nested text/vision
-// sub-configs) and the original flat LLaVA format, resolved with transformers' defaults.
+// sub-configs), the original flat LLaVA format and its LLaVA-HR variant (is_multipath_encoder),
+// resolved with transformers' (and LLaVA-HR's) defaults.
 #pragma once
 
 #include <array>
@@ -32,8 +33,29 @@ struct TextConfig {
   bool attention_bias = false, mlp_bias = false, tie_word_embeddings = false;
 };
 
+// LLaVA-HR's slow branch, a timm ConvNeXt (luogen1996/LLaVA-HR
+// llava_hr/model/multimodal_encoder/convnext.py): 4x4 stride-4 stem, four stages of 7x7 depthwise
+// blocks with a 4x MLP, a 2x2 stride-2 downsample before stages 1-3. Defaults: convnext_large_mlp.
+struct ConvNextConfig {
+  std::array<int64_t, 4> depths{3, 3, 27, 3};
+  std::array<int64_t, 4> dims{192, 384, 768, 1536};
+  double norm_eps = 1e-6;  // every LayerNorm (timm's default; convnext_xxlarge says 1e-5)
+};
+
+// LLaVA-HR (model_type "llava_hr"): the fields of the flat config that only the dual-path tower
+// reads (llava_hr/model/multimodal_encoder/multipath_encoder_wapper.py).
+struct HrConfig {
+  int64_t input_image_size = 1024;  // the padded square the processor makes and ConvNeXt sees
+  std::string slow_tower;           // vision_tower_slow as written
+  ConvNextConfig slow;
+  bool adapters = true;  // three S2F adapters inside the CLIP branch; absent when freeze_vision
+
+  int64_t fast_image_size() const;  // max(int(S / 32 * 14), 336): 448 for S = 1024
+  int64_t slow_grid() const;        // side of the ConvNeXt's last map: S / 32 (floored), 32 for S = 1024
+};
+
 struct LlavaConfig {
-  std::string model_type;  // "llava" | "llava_next" | "llava_llama" (original flat format)
+  std::string model_type;  // "llava" | "llava_next" | "llava_llama" (original flat format) | "llava_hr"
   std::vector<std::string> architectures;
   TextConfig text;
   VisionConfig vision;
@@ -46,6 +68,7 @@ struct LlavaConfig {
   bool multimodal_projector_bias = true, tie_word_embeddings = false;
   std::vector<std::array<int64_t, 2>> image_grid_pinpoints;  // as written; llava_next default when absent
   std::string torch_dtype;                                    // as written, may be empty
+  HrConfig hr;                                                // llava_hr only
   nlohmann::json raw;                                         // the file as read
   std::string source;                                         // path, for messages
 

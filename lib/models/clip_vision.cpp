@@ -168,4 +168,28 @@ VisionTowerOutput ClipVisionTowerImpl::forward(const at::Tensor& pixels, const V
   return out;
 }
 
+at::Tensor ClipVisionTowerImpl::embed_patches_resampled(const at::Tensor& pixels) const {
+  if (pixels.dim() != 4 || pixels.size(1) != cfg_.num_channels || pixels.size(2) != pixels.size(3) ||
+      pixels.size(2) < cfg_.patch_size) {
+    throw Error(fmt::format("pixel_values must be [B, {}, s, s] with s >= {}, got {}", cfg_.num_channels,
+                            cfg_.patch_size, c10::str(pixels.sizes())));
+  }
+  const int64_t d = cfg_.hidden_size, stored = cfg_.image_size / cfg_.patch_size;
+  const at::Tensor patches = at::conv2d(pixels.to(patch_embedding_.scalar_type()), patch_embedding_, {},
+                                        /*stride=*/cfg_.patch_size)
+                                 .flatten(2)
+                                 .transpose(1, 2);  // [B, g*g, D]
+  const int64_t grid = pixels.size(2) / cfg_.patch_size;
+  at::Tensor pos = position_embedding_.narrow(0, 1, stored * stored);  // [G*G, D]: CLS row not needed
+  if (grid != stored) {
+    // F.interpolate(mode="bicubic", antialias=True, align_corners=False) on [1, D, G, G] in fp32.
+    const at::Tensor map = pos.to(at::kFloat).reshape({1, stored, stored, d}).permute({0, 3, 1, 2});
+    pos = at::_upsample_bicubic2d_aa(map, {grid, grid}, /*align_corners=*/false, c10::nullopt, c10::nullopt)
+              .permute({0, 2, 3, 1})
+              .reshape({grid * grid, d})
+              .to(position_embedding_.scalar_type());
+  }
+  return pre_layrnorm_->forward(patches + pos.unsqueeze(0));
+}
+
 }  // namespace pb

@@ -86,6 +86,12 @@ class ClipVisionTowerImpl : public torch::nn::Module {
   VisionTowerOutput forward(const at::Tensor& pixels, const VisionTowerRequest& request) const;
   int64_t layers_to_run() const { return static_cast<int64_t>(layers_.size()); }
   bool has_qk_probe() const { return !probe_.is_empty(); }
+  // LLaVA-HR's CLIP branch input (clip_encoder.py forward_embeddings and resample_pos_embed):
+  // pixels [B, 3, s, s] at any s >= patch; the patch grid's position embeddings, resampled from
+  // the stored grid (bicubic with antialias, in fp32) when the sizes differ; CLS dropped, then
+  // pre_layrnorm. -> [B, g*g, Dv] with g = s / patch (floored).
+  at::Tensor embed_patches_resampled(const at::Tensor& pixels) const;
+  const ClipEncoderLayer& layer(int64_t i) const { return layers_.at(static_cast<size_t>(i)); }
 
  private:
   VisionConfig cfg_;

@@ -40,6 +40,17 @@ at::Tensor LayerNormImpl::forward(const at::Tensor& x) const {
   return at::layer_norm(x, {weight.size(0)}, weight, bias, eps);
 }
 
+Conv2dImpl::Conv2dImpl(int64_t in_channels, int64_t out_channels, int64_t kernel, int64_t stride_,
+                       int64_t padding_, int64_t groups_, const at::TensorOptions& options)
+    : stride(stride_), padding(padding_), groups(groups_) {
+  weight = register_parameter("weight", at::empty({out_channels, in_channels / groups, kernel, kernel}, options), false);
+  bias = register_parameter("bias", at::empty({out_channels}, options), false);
+}
+
+at::Tensor Conv2dImpl::forward(const at::Tensor& x) const {
+  return at::conv2d(x, weight, bias, /*stride=*/stride, /*padding=*/padding, /*dilation=*/1, groups);
+}
+
 RmsNormImpl::RmsNormImpl(int64_t dim, double eps_, const at::TensorOptions& options) : eps(eps_) {
   weight = register_parameter("weight", at::empty({dim}, options), false);
 }

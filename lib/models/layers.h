@@ -39,6 +39,19 @@ class LayerNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(LayerNorm);
 
+// torch.nn.Conv2d with square kernels, stride and symmetric zero padding (LLaVA-HR's ConvNeXt and
+// adapters). groups == in_channels makes it depthwise.
+class Conv2dImpl : public torch::nn::Module {
+ public:
+  Conv2dImpl(int64_t in_channels, int64_t out_channels, int64_t kernel, int64_t stride, int64_t padding,
+             int64_t groups, const at::TensorOptions& options);
+  at::Tensor forward(const at::Tensor& x) const;  // [B, in, H, W] -> [B, out, H', W']
+  at::Tensor weight;                              // [out, in / groups, k, k]
+  at::Tensor bias;                                // [out]
+  int64_t stride, padding, groups;
+};
+TORCH_MODULE(Conv2d);
+
 // LLaMA RMSNorm as transformers' LlamaRMSNorm: normalise in fp32, cast back, then scale.
 class RmsNormImpl : public torch::nn::Module {
  public:

@@ -24,12 +24,18 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }
 
 int64_t vision_feature_width(const LlavaConfig& cfg) {
+  if (cfg.model_type == "llava_hr") return cfg.vision.hidden_size;  // mm_hidden_size: the CLIP width
   return cfg.vision.hidden_size * static_cast<int64_t>(cfg.vision_feature_layers.size());
 }
 
 // Checkpoint tensors that exist in real checkpoints but that LLaVA never uses: CLIP's
-// post_layernorm and the tower layers after the selected feature layer.
-bool is_unused_vision_weight(const std::string& canonical, int64_t layers_run) {
+// post_layernorm and the tower layers after the selected feature layer; in LLaVA-HR, CLIP's
+// post_layernorm and the ConvNeXt's classifier head (multipath_encoder_wapper.py runs neither).
+bool is_unused_vision_weight(const std::string& canonical, const LlavaConfig& cfg, int64_t layers_run) {
+  if (cfg.model_type == "llava_hr") {
+    return canonical.rfind("vision_tower.fast_vision_tower.post_layernorm.", 0) == 0 ||
+           canonical.rfind("vision_tower.slow_vision_tower.head.", 0) == 0;
+  }
   if (canonical.rfind("vision_tower.post_layernorm.", 0) == 0) {
     return true;
   }
@@ -53,8 +59,11 @@ LlavaModelImpl::LlavaModelImpl(const LlavaConfig& cfg, const ModelOptions& optio
                             cfg.source, cfg.vision_feature_select_strategy));
   }
   const auto tensor_options = at::TensorOptions().dtype(options.dtype).device(options.device);
-  const int64_t layers_run = vision_layers_to_run(cfg);
-  vision_tower_ = register_module("vision_tower", ClipVisionTower(cfg.vision, layers_run, tensor_options));
+  if (cfg.model_type == "llava_hr") {
+    hr_tower_ = register_module("vision_tower", HrVisionTower(cfg, tensor_options));
+  } else {
+    vision_tower_ = register_module("vision_tower", ClipVisionTower(cfg.vision, vision_layers_to_run(cfg), tensor_options));
+  }
   projector_ = register_module("multi_modal_projector",
                                Projector(cfg, vision_feature_width(cfg), tensor_options));
   language_model_ = register_module("language_model", LlamaModel(cfg.text, tensor_options));
@@ -67,7 +76,7 @@ int64_t LlavaModelImpl::image_tokens() const { return image_tokens_per_image(cfg
 
 void load_llava_weights(LlavaModelImpl& model, std::shared_ptr<const Checkpoint> ckpt) {
   auto params = model.named_parameters(/*recurse=*/true);
-  const int64_t layers_run = model.vision_tower_->layers_to_run();
+  const int64_t layers_run = model.vision_tower_ ? model.vision_tower_->layers_to_run() : 0;
   std::map<std::string, std::string> source_of;  // canonical -> checkpoint name
   std::vector<std::string> leftovers, duplicates, misshaped, missing;
   for (const std::string& name : ckpt->names()) {
@@ -76,7 +85,7 @@ void load_llava_weights(LlavaModelImpl& model, std::shared_ptr<const Checkpoint>
       continue;
     }
     if (params.find(*canonical) == nullptr) {
-      if (!is_unused_vision_weight(*canonical, layers_run)) {
+      if (!is_unused_vision_weight(*canonical, model.cfg_, layers_run)) {
         leftovers.push_back(name);
       }
       continue;
@@ -148,7 +157,8 @@ std::shared_ptr<LlavaModelImpl> LlavaModelImpl::random(const LlavaConfig& cfg, c
     // N(0, 0.02), transformers' default initializer_range, so activations stay in a sane range.
     if (ends_with(name, "norm.weight") || ends_with(name, "layernorm.weight") ||
         ends_with(name, "layer_norm1.weight") || ends_with(name, "layer_norm2.weight") ||
-        ends_with(name, "pre_layrnorm.weight")) {
+        ends_with(name, "pre_layrnorm.weight") || ends_with(name, "stem.1.weight") ||
+        ends_with(name, "downsample.0.weight")) {  // the last two: LLaVA-HR's ConvNeXt LayerNorm2d
       p.fill_(1.0);
     } else if (ends_with(name, ".bias")) {
       p.zero_();
@@ -170,6 +180,16 @@ ImageFeatures LlavaModelImpl::encode_vision(const at::Tensor& pixel_values,
 
 ImageFeatures LlavaModelImpl::encode_vision(const at::Tensor& pixel_values, const VisionTowerRequest& request) const {
   const at::Tensor pixels = pixel_values.dim() == 3 ? pixel_values.unsqueeze(0) : pixel_values;
+  if (hr_tower_) {
+    if (!request.attention_layers.empty() || !request.qk_layers.empty() || request.hook != nullptr) {
+      throw Error("LLaVA-HR: the dual-path tower gives no vision attention, q/k or in-tower hook "
+                  "(docs/llava_hr.md)");
+    }
+    ImageFeatures out;
+    out.vision_tokens = hr_tower_->forward(pixels).squeeze(0);  // [N, Dv]
+    out.vision_features = out.vision_tokens;
+    return out;
+  }
   const VisionTowerOutput tower = vision_tower_->forward(pixels.to(options_.device), request);
   const int64_t n_states = static_cast<int64_t>(tower.hidden_states.size());
   std::vector<at::Tensor> selected;

@@ -1,5 +1,7 @@
 // LLaVA-1.5 composition: CLIP vision tower -> feature selection -> projector -> splice into the
 // token embeddings -> LLaMA prefill (with pruning hooks) -> greedy decoding with a KV cache.
+// LLaVA-NeXT (encode_anyres, llava_next.cpp) and LLaVA-HR (its dual-path tower, hr_vision_tower.h)
+// share everything after the tower.
 #pragma once
 
 #include <c10/core/Device.h>
@@ -17,6 +19,7 @@
 #include "io/checkpoint.h"
 #include "io/model_config.h"
 #include "models/clip_vision.h"
+#include "models/hr_vision_tower.h"
 #include "models/llama.h"
 #include "models/projector.h"
 #include "spec/anyres_layout.h"
@@ -84,14 +87,16 @@ class LlavaModelImpl : public torch::nn::Module {
   const ModelOptions& options() const { return options_; }
   int64_t image_tokens() const;  // visual tokens per image (576 for CLIP-L/336 "default")
 
-  // pixel_values [3, S, S] float32 (normalised). `attention_layers`: tower layers whose
-  // softmax to return.
+  // pixel_values [3, S, S] float32 (normalised; S = model_image_size: 336, LLaVA-HR 1024).
+  // `attention_layers`: tower layers whose softmax to return (none on LLaVA-HR).
   ImageFeatures encode_image(const at::Tensor& pixel_values, const std::set<int64_t>& attention_layers = {},
                              EncodeTimes* times = nullptr) const;
   // The two halves of encode_image, for methods that select tokens between them:
   // vision_features holds [N, Dv*] and vision_attentions; image_embeds is left undefined.
   ImageFeatures encode_vision(const at::Tensor& pixel_values, const std::set<int64_t>& attention_layers = {}) const;
   // The same with q/k of chosen layers and an in-tower hook (which may change the row count).
+  // LLaVA-HR: vision_features = vision_tokens = the tower output [N, Dv] (no CLS); asking for
+  // attention, q/k or a hook is a pb::Error.
   ImageFeatures encode_vision(const at::Tensor& pixel_values, const VisionTowerRequest& request) const;
   at::Tensor project(const at::Tensor& vision_features) const;  // [n, Dv*] -> [n, D]
   // LLaVA-NeXT: tiles [1 + rows * cols, 3, S, S] normalised (image/anyres.h: base first, then the grid
@@ -114,7 +119,8 @@ class LlavaModelImpl : public torch::nn::Module {
  private:
   LlavaConfig cfg_;
   ModelOptions options_;
-  ClipVisionTower vision_tower_{nullptr};
+  ClipVisionTower vision_tower_{nullptr};  // llava, llava_next, llava_llama
+  HrVisionTower hr_tower_{nullptr};         // llava_hr, registered as "vision_tower" too
   Projector projector_{nullptr};
   LlamaModel language_model_{nullptr};
   at::Tensor image_newline_;  // llava_next only: the learned column closing every grid row

@@ -26,6 +26,11 @@ const std::pair<const char*, const char*> kPrefixRewrites[] = {
     {"language_model.model.", "language_model."},
     {"language_model.lm_head.", "language_model.lm_head."},
     {"image_newline", "image_newline"},
+    // LLaVA-HR (luogen1996): the dual-path tower's CLIP and timm ConvNeXt branches and adapters
+    // (llava_hr/model/multimodal_encoder/multipath_encoder_wapper.py); the rest as original LLaVA
+    {"model.vision_tower.fast_vision_tower.vision_tower.vision_model.", "vision_tower.fast_vision_tower."},
+    {"model.vision_tower.slow_vision_tower.vision_tower.", "vision_tower.slow_vision_tower."},
+    {"model.vision_tower.align_stages", "vision_tower.align_stages"},  // and align_stages_latent
     // original LLaVA (liuhaotian): flat LLaMA names, mm_projector.{0,2}, tower inside the model
     {"model.vision_tower.vision_tower.vision_model.", "vision_tower."},
     {"model.mm_projector.0.", "multi_modal_projector.linear_1."},

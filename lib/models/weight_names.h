@@ -1,5 +1,5 @@
-// Maps the three checkpoint naming schemes of LLaVA weights (llava-hf as published, transformers
-// >= 4.52, original liuhaotian) onto the names of prune-bench's module tree.
+// Maps the checkpoint naming schemes of LLaVA weights (llava-hf as published, transformers >= 4.52,
+// original liuhaotian, LLaVA-HR's dual-path tower) onto the names of prune-bench's module tree.
 #pragma once
 
 #include <optional>

@@ -8,6 +8,7 @@
 #include "image/anyres.h"
 #include "image/image_io.h"
 #include "models/llava.h"
+#include "spec/model_spec.h"
 
 namespace pb {
 
@@ -16,10 +17,11 @@ at::Tensor pixel_values_from_chw(const std::vector<float>& chw, int64_t size) {
   return at::from_blob(const_cast<float*>(chw.data()), {3, size, size}, at::kFloat).clone();
 }
 
-at::Tensor load_pixel_values(const std::string& image_path, ImageMode mode, const VisionConfig& vision) {
+at::Tensor load_pixel_values(const std::string& image_path, ImageMode mode, const LlavaConfig& cfg) {
   const cv::Mat rgb = load_image_rgb(image_path);
-  const cv::Mat resized = preprocess_clip_rgb(rgb, mode, static_cast<int>(vision.image_size));
-  return pixel_values_from_chw(normalize_clip(resized), vision.image_size);
+  const int64_t size = model_image_size(cfg);
+  const cv::Mat resized = preprocess_clip_rgb(rgb, mode, static_cast<int>(size));
+  return pixel_values_from_chw(normalize_clip(resized), size);
 }
 
 AnyresPixels load_anyres_pixels(const std::string& image_path, const LlavaConfig& cfg, AnyresConvention convention) {

@@ -14,9 +14,9 @@
 
 namespace pb {
 
-// Decoded (PIL-compatible), resized as `mode` says to the tower's image size, normalised:
-// [3, S, S] float32.
-at::Tensor load_pixel_values(const std::string& image_path, ImageMode mode, const VisionConfig& vision);
+// Decoded (PIL-compatible), resized as `mode` says to the model's image size (model_image_size:
+// the CLIP tower's 336, or LLaVA-HR's input_image_size 1024), normalised: [3, S, S] float32.
+at::Tensor load_pixel_values(const std::string& image_path, ImageMode mode, const LlavaConfig& cfg);
 at::Tensor pixel_values_from_chw(const std::vector<float>& chw, int64_t size);  // -> [3, S, S]
 
 // LLaVA-NeXT: the anyres tiles of an image, as the original LLaVA makes them (image/anyres.h).

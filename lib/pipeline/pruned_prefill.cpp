@@ -112,6 +112,12 @@ PrunedPrefill run_pruned_prefill(const LlavaModelImpl& model, Pruner& pruner, co
                                  const at::Tensor& pixel_values, const std::vector<int64_t>& ids, Session& session,
                                  bool all_logits, int64_t reserve, PrefillObserver* extra,
                                  const std::set<int64_t>& extra_vision_attention) {
+  if (model.config().model_type == "llava_hr") {
+    const std::string why = hr_refusal(pruner.info().name);
+    if (!why.empty()) {
+      throw Error(fmt::format("--pruner {}: not available on LLaVA-HR models: {}", pruner.info().name, why));
+    }
+  }
   const bool cuda = model.options().device.is_cuda();
   PrunedPrefill out;
   pruner.begin_sample(sample_key);

@@ -58,7 +58,7 @@ class PoolPruner : public Pruner {
     if (cfg.vision_feature_select_strategy == "full") {
       throw Error("pool: vision_feature_select_strategy 'full' is not supported: the CLS row is not on the patch grid");
     }
-    grid_ = cfg.vision.image_size / cfg.vision.patch_size;
+    grid_ = image_grid_side(cfg);  // 24 for CLIP-L/336, LLaVA-HR's 32
     n_ = image_tokens_per_image(cfg);
     std::tie(rows_, cols_) = pool_shape(budget_.keep_count(n_), grid_);
     return {{"kept", rows_ * cols_}, {"of", n_}, {"grid", fmt::format("{}x{}", rows_, cols_)},

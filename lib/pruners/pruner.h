@@ -106,6 +106,13 @@ class Pruner {
   virtual PrefillObserver* llm_observer() { return nullptr; }
 };
 
+// LLaVA-HR: the one-line reason a method does not run on it, or "" when it does (pruners/llava_hr.cpp;
+// docs/llava_hr.md has the table).
+std::string hr_refusal(const std::string& method);
+// Run-level resolution for `cfg`'s family: resolve_anyres on LLaVA-NeXT; on LLaVA-HR a pb::Error with
+// hr_refusal() for refused methods, else resolve; resolve for LLaVA-1.5.
+nlohmann::json resolve_for_model(Pruner& pruner, const LlavaConfig& cfg);
+
 using PrunerParams = std::map<std::string, std::string>;
 
 // Parses "name" or "name:key=value,key=value" and builds the method with `budget`.

@@ -16,6 +16,8 @@ inline LlavaConfig llava15_7b() { return repo_config("configs/models/llava-1.5-7
 inline LlavaConfig llava_next_7b() { return repo_config("tests/data/golden/configs/llava-v1.6-vicuna-7b-hf.json"); }
 inline LlavaConfig tiny() { return repo_config("tests/data/golden/llava15-tiny/config.json"); }
 inline LlavaConfig tiny_gqa() { return repo_config("tests/data/golden/llava15-tiny-gqa/config.json"); }
+inline LlavaConfig tiny_hr() { return repo_config("tests/data/golden/llava-hr-tiny/config.json"); }
+inline LlavaConfig llava_hr_7b() { return repo_config("configs/models/llava-hr-7b.json"); }
 
 // `x` in scientific notation with `digits` after the point, as papers print it: sci(1.7774e12, 3) == "1.777e+12".
 inline std::string sci(double x, int digits) { return fmt::format("{:.{}e}", x, digits); }

@@ -135,6 +135,51 @@ TEST_CASE("flops: LLaVA-NeXT visual-token counts follow the pinpoints", "[flops]
   CHECK(exact_flops(next, 60, 2880).vision == 5 * exact_flops(v15, 60, 576).vision);
 }
 
+TEST_CASE("flops: exact count of the golden tiny LLaVA-HR by hand: both vision branches and the adapters",
+          "[flops][llava_hr]") {
+  const LlavaConfig cfg = tiny_hr();  // CLIP d 64, m 256, 4 layers at 448 (32x32, no CLS); ConvNeXt 16/32/48/64 x 1
+  REQUIRE(nominal_visual_tokens(cfg) == 1024);
+  const FlopsBreakdown b = exact_flops(cfg, 4, 1024);
+  // CLIP: patch embedding 2 x 1024*588*64 = 77,070,336; per layer (T = 1024, CLS dropped before the
+  // layers) 2 x (4 x 1024*64*64 + 2 x 1024*1024*64 + 2 x 1024*64*256) = 369,098,752; all 4 layers run.
+  CHECK(b.vision_fast == 77070336.0 + 4 * 369098752.0);
+  // ConvNeXt at 1024 (2 FLOPs per MAC): stem 256^2*48*16 -> 100,663,296; stage 0 (256^2, C 16): 7x7
+  // depthwise 49C + MLP 8C^2 per position -> 371,195,904; stage 1 (downsample 128^2*64*32, C 32)
+  // 386,924,544; stage 2 (64^2*128*48, C 48) 220,594,176; stage 3 (32^2*192*64, C 64) 98,697,216.
+  CHECK(b.vision_slow == 100663296.0 + 371195904.0 + 386924544.0 + 220594176.0 + 98697216.0);
+  // S2F x 3: 1x1 convs 2 x 1024*64*64, depthwise 1024*64*49, fast 1x1 1024*64*64, gate 128*32 + 32
+  // = 15,798,304 MACs each; MultiPathAlign 2 x 1024*64*64. 2 x (3 x 15,798,304 + 8,388,608).
+  CHECK(b.vision_adapters == 111567040.0);
+  CHECK(b.vision == b.vision_fast + b.vision_slow + b.vision_adapters);
+  // Projector (mlp2x_gelu) on all 1024 tokens: 2 x (1024*64*128 + 1024*128*128).
+  CHECK(b.projector == 50331648.0);
+  // freeze_vision: no S2F adapters, the final MultiPathAlign stays.
+  LlavaConfig frozen = cfg;
+  frozen.hr.adapters = false;
+  CHECK(exact_flops(frozen, 4, 1024).vision_adapters == 16777216.0);
+  // Other families leave the parts at 0.
+  CHECK(exact_flops(tiny(), 4, 576).vision_slow == 0);
+}
+
+TEST_CASE("flops: LLaVA-HR-7B vision, ConvNeXt counts agree with timm's published GMACs", "[flops][llava_hr]") {
+  // timm's model cards (huggingface.co/timm/convnext_tiny.fb_in1k, convnext_large.fb_in22k_ft_in1k) give
+  // 4.47 and 34.4 GMACs at 224; ours leave out norms, activations and the head (under 1%).
+  ConvNextConfig tiny_cn;
+  tiny_cn.depths = {3, 3, 9, 3};
+  tiny_cn.dims = {96, 192, 384, 768};
+  CHECK(convnext_flops(tiny_cn, 224) / 2 / 4.47e9 == Approx(1.0).epsilon(0.01));
+  CHECK(convnext_flops(ConvNextConfig{}, 224) / 2 / 34.4e9 == Approx(1.0).epsilon(0.01));
+  const LlavaConfig hr = llava_hr_7b();
+  const FlopsBreakdown b = exact_flops(hr, 60, 1024);
+  // ConvNeXt-L at 1024: 718.05 GMACs; CLIP-L at 448 on 1024 tokens, all 24 layers.
+  CHECK(sci(b.vision_slow, 4) == "1.4361e+12");
+  CHECK(b.vision_fast == Approx(2.0 * (1024.0 * 588 * 1024 + 24 * (4 * 1024.0 * 1024 * 1024 + 2 * 1024.0 * 1024 * 1024 +
+                                                               2 * 1024.0 * 1024 * 4096))));
+  // The adapters are small beside either branch; the LLM sees 1024 visual tokens.
+  CHECK(b.vision_adapters < 0.02 * b.vision);
+  CHECK(exact_flops(hr, 60, 1024).llm_prefill > exact_flops(llava15_7b(), 60, 576).llm_prefill);
+}
+
 TEST_CASE("flops: llm_prefill_flops rejects malformed schedules from code", "[flops]") {
   const LlavaConfig cfg = tiny();
   CHECK_THROWS_AS(llm_prefill_flops(cfg, 4, uniform_schedule(2, 576), FlopsConvention::kExact), Error);

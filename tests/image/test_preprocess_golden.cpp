@@ -87,3 +87,21 @@ TEST_CASE("image_preprocess: normalised tensors match the golden pixel_values", 
     }
   }
 }
+
+TEST_CASE("image_preprocess: LLaVA-HR pad to square and resize to 1024 match PIL bit for bit",
+          "[image][golden][llava_hr]") {
+  // golden/hr/<stem>.pad1024.png: expand2square with the CLIP mean colour, then CLIPImageProcessor
+  // with size = crop_size = input_image_size 1024 (luogen1996/LLaVA-HR convnext_encoder.py).
+  for (const char* stem : {"fruits", "messi5"}) {
+    DYNAMIC_SECTION(stem) {
+      const cv::Mat rgb = pb::load_image_rgb(pb::test::data_path(std::string("golden/images/") + stem + ".jpg"));
+      REQUIRE(rgb.cols != rgb.rows);  // so the padding is exercised
+      const cv::Mat got = pb::preprocess_clip_rgb(rgb, pb::ImageMode::kPad, 1024);
+      const cv::Mat expected =
+          pb::test::read_expected_rgb(pb::test::data_path(std::string("golden/hr/") + stem + ".pad1024.png"));
+      REQUIRE(expected.cols == 1024);
+      REQUIRE(expected.rows == 1024);
+      pb::test::require_same_rgb(got, expected, std::string(stem) + " pad 1024");
+    }
+  }
+}

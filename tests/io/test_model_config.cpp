@@ -272,6 +272,74 @@ TEST_CASE("io/config: original flat LLaVA config (LlavaLlamaForCausalLM)", "[io]
   CHECK(parse(tiny).vision.num_hidden_layers == 4);
 }
 
+// A LLaVA-HR config as train.py writes it (favor123/llava-hr-7b-sft-1024 shape), abridged.
+json original_llava_hr() {
+  json j = original_llava15();
+  j["is_multipath_encoder"] = true;
+  j["input_image_size"] = 1024;
+  j["vision_tower_slow"] = "convnext_large_mlp.clip_laion2b_ft_320";
+  j["freeze_vision"] = false;
+  return j;
+}
+
+TEST_CASE("io/config: LLaVA-HR flat configs (is_multipath_encoder), golden tiny and known towers",
+          "[io][config][llava_hr]") {
+  const pb::LlavaConfig tiny = pb::load_llava_config(golden("llava-hr-tiny"));
+  CHECK(tiny.model_type == "llava_hr");
+  CHECK(tiny.architectures == std::vector<std::string>{"LlavaLlamaForCausalLM"});
+  CHECK(tiny.text.hidden_size == 128);
+  CHECK(tiny.text.num_hidden_layers == 3);
+  CHECK(tiny.vision.hidden_size == 64);
+  CHECK(tiny.vision.num_hidden_layers == 4);
+  CHECK(tiny.vision.image_size == 336);
+  CHECK(tiny.projector_type == "mlp2x_gelu");
+  CHECK(tiny.image_token_index == -200);
+  CHECK(tiny.hr.input_image_size == 1024);
+  CHECK(tiny.hr.fast_image_size() == 448);
+  CHECK(tiny.hr.slow_grid() == 32);
+  CHECK(tiny.image_seq_length == 1024);  // 32 x 32 CLIP patches at 448
+  CHECK(tiny.hr.slow_tower == "tiny-convnext");
+  CHECK(tiny.hr.slow.depths == std::array<int64_t, 4>{1, 1, 1, 1});
+  CHECK(tiny.hr.slow.dims == std::array<int64_t, 4>{16, 32, 48, 64});
+  CHECK(tiny.hr.slow.norm_eps == 1e-6);
+  CHECK(tiny.hr.adapters);
+  CHECK(tiny.to_json().contains("hr"));
+
+  const pb::LlavaConfig large = parse(original_llava_hr());
+  CHECK(large.model_type == "llava_hr");
+  CHECK(large.vision.hidden_size == 1024);
+  CHECK(large.vision.num_hidden_layers == 24);
+  CHECK(large.vision.image_size == 336);
+  CHECK(large.hr.slow.depths == std::array<int64_t, 4>{3, 3, 27, 3});
+  CHECK(large.hr.slow.dims == std::array<int64_t, 4>{192, 384, 768, 1536});
+  CHECK(large.hr.slow.norm_eps == 1e-6);
+  CHECK(large.image_seq_length == 1024);
+
+  json x = original_llava_hr();  // LLaVA-HR-X
+  x["vision_tower_slow"] = "convnext_xxlarge.clip_laion2b_soup";
+  const pb::LlavaConfig xxl = parse(x);
+  CHECK(xxl.hr.slow.depths == std::array<int64_t, 4>{3, 4, 30, 3});
+  CHECK(xxl.hr.slow.dims == std::array<int64_t, 4>{384, 768, 1536, 3072});
+  CHECK(xxl.hr.slow.norm_eps == 1e-5);
+  x["vision_tower_slow"] = "convnext_xxlarge";  // without timm's pretrained tag
+  CHECK(parse(x).hr.slow.dims[3] == 3072);
+  CHECK(parse(x).hash() != xxl.hash());  // the name is part of the resolved config
+
+  // The training scripts' other sizes: 768 keeps the CLIP branch at 336 (24 x 24 = 576 tokens).
+  json s768 = original_llava_hr();
+  s768["input_image_size"] = 768;
+  CHECK(parse(s768).hr.fast_image_size() == 336);
+  CHECK(parse(s768).image_seq_length == 576);
+  json frozen = original_llava_hr();
+  frozen["freeze_vision"] = true;  // no S2F adapters (enable_adapter = not freeze_vision)
+  CHECK_FALSE(parse(frozen).hr.adapters);
+  // Without is_multipath_encoder it is plain original LLaVA; the HR block does not enter the hash.
+  json plain = original_llava_hr();
+  plain["is_multipath_encoder"] = false;
+  CHECK(parse(plain).model_type == "llava_llama");
+  CHECK_FALSE(parse(plain).to_json().contains("hr"));
+}
+
 // ---- bad input ----
 
 TEST_CASE("io/config bad input: invalid JSON gives the byte offset", "[io][config][bad]") {
@@ -362,4 +430,40 @@ TEST_CASE("io/config bad input: flat original config problems", "[io][config][ba
   j = original_llava15();
   j["architectures"] = {"LlavaForConditionalGeneration"};
   expect_config_error(j.dump(), {"architectures", "does not match"});
+}
+
+TEST_CASE("io/config bad input: LLaVA-HR config problems", "[io][config][bad][llava_hr]") {
+  json j = original_llava_hr();
+  j["vision_tower_slow"] = "resnet50.a1_in1k";
+  expect_config_error(j.dump(), {"vision_tower_slow", "unknown ConvNeXt 'resnet50.a1_in1k'", "slow_vision_config"});
+  j = original_llava_hr();
+  j.erase("vision_tower_slow");
+  expect_config_error(j.dump(), {"vision_tower_slow", "missing"});
+  j = original_llava_hr();
+  j.erase("input_image_size");
+  expect_config_error(j.dump(), {"input_image_size", "missing"});
+  j = original_llava_hr();
+  j["input_image_size"] = 16;
+  expect_config_error(j.dump(), {"input_image_size", "too small"});
+  j = original_llava_hr();
+  j["input_image_size"] = 1000;  // 31 x 31 CLIP grid, 31 x 31 ConvNeXt map: fine
+  CHECK(parse(j).image_seq_length == 961);
+  j["input_image_size"] = 672;  // CLIP stays at 336 (24 x 24), ConvNeXt gives 21 x 21
+  expect_config_error(j.dump(), {"input_image_size", "24x24 CLIP grid", "21x21 ConvNeXt map"});
+  j = original_llava_hr();
+  j["mm_vision_tower"] = "openai/clip-vit-base-patch16";
+  expect_config_error(j.dump(), {"mm_vision_tower", "unknown vision tower"});
+  j = original_llava_hr();
+  j["slow_vision_config"] = {{"depths", {1, 1, 1}}};
+  expect_config_error(j.dump(), {"slow_vision_config.depths", "4 positive integers"});
+  j["slow_vision_config"] = {{"dims", {16, 32, 0, 64}}};
+  expect_config_error(j.dump(), {"slow_vision_config.dims", "4 positive integers"});
+  j["slow_vision_config"] = {{"norm_eps", -1}};
+  expect_config_error(j.dump(), {"slow_vision_config.norm_eps", "positive"});
+  j = original_llava_hr();
+  j["mm_vision_tower"] = "tiny";
+  j["mm_hidden_size"] = 64;
+  j["vision_config"] = {{"hidden_size", 64}, {"num_attention_heads", 1}, {"num_hidden_layers", 3},
+                        {"image_size", 336}, {"patch_size", 14}};
+  expect_config_error(j.dump(), {"four equal groups", "3 layers"});
 }

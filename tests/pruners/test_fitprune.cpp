@@ -290,7 +290,7 @@ std::vector<CalibrationPrompt> tiny_prompts(const LlavaModelImpl& model, int n) 
   std::vector<CalibrationPrompt> prompts;
   for (int i = 0; i < n; ++i) {
     const at::Tensor pixels = load_pixel_values(data_path(std::string("golden/images/") + images[i % 5]),
-                                                ImageMode::kPad, model.config().vision);
+                                                ImageMode::kPad, model.config());
     const std::vector<int64_t> ids = prompt_ids(
         tokenizer, PromptTemplate::kVicunaV1,
         fmt::format("What is shown number {}?\nAnswer the question using a single word or phrase.", i));
