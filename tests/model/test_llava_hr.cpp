@@ -78,9 +78,9 @@ TEST_CASE("llava-hr: vision features, embeddings, logits and attention equal the
   }
 }
 
-// A smoke bound, not a parity claim: measured on this AVX2 machine, min cosine 0.967 / 0.985 (vision) and
-// 0.960 / 0.974 (logits) for fruits / messi5; random tiny weights make bf16 rounding weigh more than in a
-// trained model.
+// The bf16 bounds of LLaVA-1.5's golden bf16 test (tests/model/test_parity.cpp), on the vision features
+// too. Measured on an AVX2-only EPYC: min cosine 0.9986 / 0.9983 (vision features) and 0.9991 / 0.9991
+// (last 16 logit rows, mean 0.9996 / 0.9995) for fruits / messi5.
 TEST_CASE("llava-hr: bf16 compute stays close to the fp32 reference", "[model][parity][llava_hr]") {
   c10::InferenceMode guard;
   ModelOptions options;
@@ -103,8 +103,9 @@ TEST_CASE("llava-hr: bf16 compute stays close to the fp32 reference", "[model][p
       std::cout << "llava-hr bf16 " << image << ": vision_features min cosine " << vision_cos.min().item<double>()
                 << ", logits_last min cosine " << logit_cos.min().item<double>() << ", mean "
                 << logit_cos.mean().item<double>() << "\n";
-      CHECK(vision_cos.min().item<double>() >= 0.95);
-      CHECK(logit_cos.min().item<double>() >= 0.95);
+      CHECK(vision_cos.min().item<double>() >= 0.995);
+      CHECK(logit_cos.min().item<double>() >= 0.995);
+      CHECK(logit_cos.mean().item<double>() >= 0.999);
     }
   }
 }
