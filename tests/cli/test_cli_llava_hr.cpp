@@ -20,15 +20,6 @@ namespace {
 
 const std::string kGolden = std::string(PB_TEST_DATA) + "/golden/";
 
-double relative_max_diff(const std::vector<float>& got, const std::vector<float>& want) {
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    diff = std::max(diff, std::fabs(double(got[i]) - want[i]));
-    scale = std::max(scale, std::fabs(double(want[i])));
-  }
-  return diff / scale;
-}
-
 double max_diff(const std::vector<float>& got, const std::vector<float>& want) {
   double diff = 0;
   for (size_t i = 0; i < want.size(); ++i) diff = std::max(diff, std::fabs(double(got[i]) - want[i]));

@@ -2,8 +2,11 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
 
+#include <fstream>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -14,6 +17,13 @@ namespace pb::test {
 
 inline std::string golden_path(const std::string& relative) {
   return std::string(PB_TEST_DATA) + "/golden/" + relative;
+}
+
+// A golden JSON file (cases.json, manifests).
+inline nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  if (!in.good()) throw std::runtime_error("cannot read " + path);
+  return nlohmann::json::parse(in);
 }
 
 class GoldenCase {

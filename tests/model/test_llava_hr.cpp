@@ -22,12 +22,6 @@
 namespace pb::test {
 namespace {
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  REQUIRE(in.good());
-  return nlohmann::json::parse(in);
-}
-
 double rel(const at::Tensor& got, const at::Tensor& want) { return max_abs_diff(got, want) / max_abs(want); }
 
 // [3, 1024, 1024]: the golden padded, resized PNG, CLIP-normalised.

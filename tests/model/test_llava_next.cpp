@@ -19,12 +19,6 @@
 namespace pb::test {
 namespace {
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  REQUIRE(in.good());
-  return nlohmann::json::parse(in);
-}
-
 // [tiles, 3, S, S]: our anyres tiles of the golden image, CLIP-normalised.
 at::Tensor tile_pixels(const cv::Mat& rgb, const AnyresLayout& layout) {
   std::vector<at::Tensor> tiles;

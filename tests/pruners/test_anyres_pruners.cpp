@@ -24,20 +24,12 @@
 #include "pruners/pruner.h"
 #include "pruners/select.h"
 #include "test_files.h"
+#include "error_text.h"
 
 namespace pb::test {
 namespace {
 
 const std::string kConfigs = std::string(PB_SOURCE_DIR) + "/configs/";
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 std::vector<int64_t> to_vector(const at::Tensor& t) {
   const at::Tensor c = t.to(at::kCPU).to(at::kLong).contiguous();

@@ -15,18 +15,10 @@
 #include "pipeline/model_inputs.h"
 #include "pipeline/pruned_prefill.h"
 #include "pruners/pruner.h"
+#include "error_text.h"
 
 namespace pb::test {
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 // The specs each running method is exercised with on the 3-layer tiny HR model; "" = refused.
 const std::map<std::string, std::pair<std::string, std::string>> kHrSpecs = {
