@@ -21,6 +21,7 @@
 #include "flops/visual_tokens.h"
 #include "layer_timing.h"
 #include "models/llava.h"
+#include "pipeline/compute_runtime.h"
 #include "pruners/pruner.h"
 #include "spec/anyres_layout.h"
 #include "spec/model_spec.h"
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "LibTorch intra-op threads");
   app.add_option("--text-tokens", text_tokens, "text tokens around the image");
   CLI11_PARSE(app, argc, argv);
-  at::set_num_threads(threads);
+  pb::set_threads(threads);
   c10::InferenceMode guard;
 
   const pb::LlavaConfig full = pb::load_llava_config(config_path);

@@ -14,10 +14,10 @@
 
 #include <chrono>
 #include <functional>
-#include <thread>
 
 #include "flops/flops.h"
 #include "models/llava.h"
+#include "pipeline/compute_runtime.h"
 #include "spec/model_spec.h"
 
 namespace {
@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   app.add_option("--text-tokens", text_tokens, "text tokens around the image (LLaVA-1.5 VQA prompts: ~60)");
   CLI11_PARSE(app, argc, argv);
 
-  at::set_num_threads(threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency()));
+  pb::set_threads(threads);
   c10::InferenceMode guard;
   pb::ModelOptions options;
   options.dtype = dtype_name == "bf16" ? c10::kBFloat16 : c10::kFloat;

@@ -13,11 +13,11 @@
 #include <fmt/core.h>
 
 #include <sstream>
-#include <thread>
 
 #include "flops/flops.h"
 #include "layer_timing.h"
 #include "models/llava.h"
+#include "pipeline/compute_runtime.h"
 #include "pipeline/pruned_prefill.h"
 #include "pruners/pruner.h"
 #include "spec/model_spec.h"
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads);
   app.add_option("--text-tokens", text_tokens, "text tokens around the image (LLaVA-1.5 VQA prompts: ~60)");
   CLI11_PARSE(app, argc, argv);
-  at::set_num_threads(threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency()));
+  pb::set_threads(threads);
   c10::InferenceMode guard;
 
   const pb::LlavaConfig full = pb::load_llava_config(config_path);

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   int64_t batch = 8;
   int reps = 3, threads = 0;
   int64_t turns = 4;
+  std::string precision = "both";
   CLI::App app{"SynthVQA training-step benchmark"};
   app.add_option("--config", config)->required();
   app.add_option("--tokenizer", tokenizer)->required();
@@ -35,6 +36,9 @@ int main(int argc, char** argv) {
   app.add_option("--reps", reps)->capture_default_str();
   app.add_option("--threads", threads);
   app.add_option("--turns", turns)->capture_default_str();
+  app.add_option("--precision", precision, "fp32, bf16 or both")
+      ->check(CLI::IsMember({"fp32", "bf16", "both"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   pb::set_threads(threads);
   const pb::LlavaConfig cfg = pb::load_llava_config(config);
@@ -53,6 +57,7 @@ int main(int argc, char** argv) {
              b.targets.size(1), static_cast<double>(targets) / static_cast<double>(batch));
   fmt::print("| precision | generate ms | forward ms | backward ms | optimiser ms | ms/image | ms/question |\n|---|---|---|---|---|---|---|\n");
   for (bool bf16 : {false, true}) {
+    if (precision != "both" && (precision == "bf16") != bf16) continue;
     double f = 1e30, bw = 1e30, o = 1e30;
     for (int r = 0; r < reps; ++r) {
       pb::BatchLoss loss;

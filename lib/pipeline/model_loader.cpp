@@ -1,12 +1,9 @@
 #include "pipeline/model_loader.h"
 
 #include <ATen/Context.h>
-#include <ATen/Parallel.h>
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <filesystem>
-#include <thread>
 
 #include "core/cpu_features.h"
 #include "core/error.h"
@@ -30,11 +27,6 @@ ModelOptions model_options(const ModelSource& source) {
     throw Error(fmt::format("device '{}' is not supported (cpu, cuda)", source.device));
   }
   return options;
-}
-
-void set_threads(int threads) {
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  at::set_num_threads(threads > 0 ? threads : cores);
 }
 
 LlavaModel load_model(const ModelSource& source) {

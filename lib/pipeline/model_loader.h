@@ -5,6 +5,7 @@
 #include <string>
 
 #include "models/llava.h"
+#include "pipeline/compute_runtime.h"  // set_threads
 
 namespace pb {
 
@@ -24,7 +25,6 @@ struct ModelSource {
 std::string resolve_dtype(const std::string& dtype, const std::string& device);
 
 ModelOptions model_options(const ModelSource& source);  // pb::Error for unknown dtype/device, no CUDA
-void set_threads(int threads);
 LlavaModel load_model(const ModelSource& source);     // also sets the thread count
 // tokenizer.model in the model's folder (the config's folder for a config.json path).
 std::string default_tokenizer_path(const std::string& model);
