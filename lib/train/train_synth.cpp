@@ -233,8 +233,10 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   double window_patch_loss = 0;
   int64_t window_object_patches = 0, window_colour_right = 0, window_shape_right = 0;
   int64_t window_sign_patches = 0, window_character_right = 0;
-  const auto start = Clock::now();
-  const int64_t first_step = step;
+  // Speed is measured per logging window: a vision-stage step costs a fraction of a full one, so an
+  // average since the start would misstate both the speed and the time left.
+  auto window_start = Clock::now();
+  int64_t window_first_step = step;
   // Examples are made on this thread between steps, not prefetched on another: on 2 cores a third
   // runnable thread stalls LibTorch's OpenMP team at every barrier (measured: 4.0 s per step with an
   // async prefetch vs 2.3 s per step plus ~0.1 s of generation without), docs/synthvqa.md.
@@ -310,8 +312,8 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
       double mean = 0;
       for (double v : window) mean += v;
       mean /= static_cast<double>(window.size());
-      const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-      const double per_sample_ms = 1000 * seconds / static_cast<double>((step - first_step) * o.batch);
+      const double seconds = std::chrono::duration<double>(Clock::now() - window_start).count();
+      const double per_sample_ms = 1000 * seconds / static_cast<double>((step - window_first_step) * o.batch);
       if (result.first_loss == 0) result.first_loss = mean;
       result.last_loss = mean;
       nlohmann::json entry = {{"step", step}, {"samples", step * o.batch}, {"loss", mean},
@@ -329,7 +331,9 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
       log << entry.dump() << "\n";
       log.flush();
       if (!o.quiet) {
-        const double eta = per_sample_ms * static_cast<double>((o.steps - step) * o.batch) / 60000.0;
+        // In the vision stage only its own end can be foreseen at this speed.
+        const int64_t stage_end = vision_only ? o.vision_steps : o.steps;
+        const double eta = per_sample_ms * static_cast<double>((stage_end - step) * o.batch) / 60000.0;
         const std::string patches =
             use_heads
                 ? fmt::format("  patch colour/shape/char {:.2f}/{:.2f}/{:.2f}", window_colour_right / object_patches,
@@ -337,9 +341,10 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
                               static_cast<double>(window_character_right) /
                                   static_cast<double>(std::max<int64_t>(1, window_sign_patches)))
                 : "";
-        fmt::print(stderr, "{}step {}/{}  loss {:.4f}  token acc {:.3f}{}  lr {:.2e}  {:.0f} ms/sample  eta {:.0f} min{}",
+        fmt::print(stderr, "{}step {}/{}  loss {:.4f}  token acc {:.3f}{}  lr {:.2e}  {:.0f} ms/sample  {} {:.0f} min{}",
                    isatty(2) ? "\r" : "", step, o.steps, mean, window_token_acc / static_cast<double>(window.size()),
-                   patches, lr, per_sample_ms, eta, isatty(2) ? "   " : "\n");
+                   patches, lr, per_sample_ms, vision_only ? "vision stage ends in" : "eta", eta,
+                   isatty(2) ? "   " : "\n");
       }
       window.clear();
       window_token_acc = 0;
@@ -354,6 +359,10 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
       log << nlohmann::json{{"step", step}, {"eval", result.last_eval}}.dump() << "\n";
       log.flush();
       if (!o.quiet) fmt::print(stderr, "\nval accuracy at step {}: {}\n", step, result.last_eval.dump());
+    }
+    if (window.empty()) {  // a window was just logged: time the next from here, checkpoint and evaluation left out
+      window_start = Clock::now();
+      window_first_step = step;
     }
   }
   result.steps_done = step;
