@@ -16,6 +16,10 @@ void setup_train_synth(CLI::App& app) {
   cmd->add_option("--tokenizer", o->tokenizer, "SentencePiece model trained by synth-tokenizer");
   cmd->add_option("--work-dir", o->work_dir, "Checkpoint and log folder (resumed when it holds a checkpoint)");
   cmd->add_option("--export", o->export_dir, "Write the trained model here (llava-hf format, bf16)");
+  cmd->add_option("--init-from", o->init_from,
+                  "Start from the weights and patch heads of this checkpoint folder (a --work-dir's checkpoint/), "
+                  "with a fresh optimiser and schedule")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--steps", o->steps, "Optimiser steps in total")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--stop-after", o->stop_after, "Stop after this many steps in this invocation (resume later)");
   cmd->add_option("--batch", o->batch, "Samples per step")->check(CLI::PositiveNumber)->capture_default_str();

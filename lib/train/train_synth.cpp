@@ -107,12 +107,15 @@ std::vector<SynthExample> make_examples(const SentencePieceTokenizer& tok, const
 
 // What must match for a checkpoint to be resumed: everything that changes the trajectory.
 nlohmann::json trajectory_key(const TrainSynthOptions& o, const LlavaConfig& cfg) {
-  return {{"config_hash", cfg.hash()}, {"tokenizer", file_hash(o.tokenizer)}, {"batch", o.batch}, {"turns", o.turns}, {"lr", o.lr},
+  nlohmann::json key = {{"config_hash", cfg.hash()}, {"tokenizer", file_hash(o.tokenizer)}, {"batch", o.batch}, {"turns", o.turns}, {"lr", o.lr},
           {"min_lr_ratio", o.min_lr_ratio}, {"weight_decay", o.weight_decay}, {"warmup", o.warmup},
           {"seed", o.seed}, {"precision", o.precision}, {"steps", o.steps}, {"patch_loss", o.patch_loss_weight},
           {"patch_loss_form", "all+labelled"},  // PatchHeadsImpl::loss; changing it changes the trajectory
           {"vision_positions", o.vision_positions}, {"vision_steps", o.vision_steps},
           {"vision_scenes", o.vision_scenes}};
+  // Only present for a run started from other weights, so checkpoints of runs from scratch stay valid.
+  if (!o.init_from.empty()) key["init_from"] = file_hash((fs::path(o.init_from) / "model.safetensors").string());
+  return key;
 }
 
 struct AutocastScope {
@@ -198,6 +201,11 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     }
     if (stored != key) precision_history.push_back({{"from_step", step}, {"precision", o.precision}});
     model = LlavaModelImpl::load(ckpt.string(), options);
+  } else if (!o.init_from.empty()) {
+    model = LlavaModelImpl::load(o.init_from, options);
+    if (model->config().hash() != cfg.hash()) {
+      throw Error(fmt::format("--init-from {}: its config.json is not the architecture of --config {}", o.init_from, o.config));
+    }
   } else {
     model = LlavaModelImpl::random(cfg, options, o.seed);
     if (o.vision_positions == "sincos") init_vision_positions_sincos(*model);
@@ -207,7 +215,13 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   PatchHeads heads(cfg.vision.hidden_size, o.seed + 1);
   const bool use_heads = o.patch_loss_weight > 0 || o.vision_steps > 0;
   heads->to(options.device);
-  if (step > 0 && use_heads) torch::load(heads, (ckpt / "patch_heads.pt").string());
+  if (step > 0 && use_heads) {
+    torch::load(heads, (ckpt / "patch_heads.pt").string());
+  } else if (!o.init_from.empty() && use_heads) {
+    const fs::path init_heads = fs::path(o.init_from) / "patch_heads.pt";
+    if (!fs::exists(init_heads)) throw Error(fmt::format("--init-from: {} does not exist (a --work-dir's checkpoint/ has it)", init_heads.string()));
+    torch::load(heads, init_heads.string());
+  }
 
   std::vector<at::Tensor> decay, no_decay;  // norms and biases are not decayed (GPT-2 / LLaMA practice)
   for (const at::Tensor& p : model->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);

@@ -15,6 +15,9 @@ struct TrainSynthOptions {
   std::string tokenizer;     // SentencePiece model trained on SynthVQA text (synth-tokenizer)
   std::string work_dir;      // checkpoint + train_log.jsonl; resumed when it holds a checkpoint
   std::string export_dir;    // where the final model goes (config.json, model.safetensors, tokenizer.model)
+  // A checkpoint folder (a --work-dir's checkpoint/) whose weights and patch heads this run starts from
+  // instead of random ones, with a fresh optimiser and schedule: to go on past a finished schedule.
+  std::string init_from;
   int64_t steps = 1000;      // optimiser steps in total (a resumed run continues to this count)
   int64_t stop_after = 0;    // stop (with a checkpoint) after this many steps in this invocation; 0 = run to `steps`
   int64_t batch = 8;

@@ -119,6 +119,39 @@ TEST_CASE("train: resuming with the other precision is refused unless allowed, a
                                           R"([{"from_step":0,"precision":"fp32"},{"from_step":2,"precision":"bf16"}])"));
 }
 
+TEST_CASE("train: --init-from starts from a checkpoint's weights with a fresh schedule, and is part of the resume key", "[train]") {
+  TempDir dir;
+  TrainSynthOptions o = quiet_options(dir.file("trained"));
+  o.steps = 16;
+  o.batch = 2;
+  o.lr = 3e-3;
+  o.warmup = 4;
+  o.log_every = 4;
+  o.checkpoint_every = 16;
+  const TrainSynthResult trained = train_synth(o);
+  REQUIRE(trained.last_loss < trained.first_loss - 1.0);
+
+  // Four steps at a negligible learning rate measure where the run starts: near the trained loss,
+  // not at the random model's.
+  TrainSynthOptions next = o;
+  next.work_dir = dir.file("next");
+  next.init_from = dir.file("trained") + "/checkpoint";
+  next.steps = 4;
+  next.lr = 1e-8;
+  next.checkpoint_every = 4;
+  const TrainSynthResult continued = train_synth(next);
+  INFO("random start " << trained.first_loss << ", trained " << trained.last_loss << ", continued " << continued.first_loss);
+  CHECK(continued.first_loss < trained.first_loss - 0.5);
+  const nlohmann::json state = read_json_file(dir.file("next") + "/checkpoint/state.json");
+  CHECK(state["key"].contains("init_from"));
+  CHECK(!read_json_file(dir.file("trained") + "/checkpoint/state.json")["key"].contains("init_from"));
+
+  TrainSynthOptions forgot = next;  // resuming it without --init-from is another trajectory
+  forgot.init_from.clear();
+  forgot.steps = 8;
+  CHECK_THROWS_WITH(train_synth(forgot), Catch::Matchers::Contains("other settings"));
+}
+
 TEST_CASE("train: the loss reaches every trained parameter, the vision tower's included", "[train]") {
   const LlavaConfig cfg = load_llava_config(synth_config());
   auto model = LlavaModelImpl::random(cfg, ModelOptions{}, 3);
