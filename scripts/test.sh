@@ -13,7 +13,8 @@ echo "test: release build + tests took $(( $(date +%s) - start )) s"
 PB_BUILD_DIR=build scripts/regression_check.sh
 
 start=$(date +%s)
-PB_BUILD_DIR=build-asan scripts/build.sh -DPB_SANITIZE=ON -DPB_WERROR=ON
+# The benchmark programs are not tests: not built twice.
+PB_BUILD_DIR=build-asan scripts/build.sh -DPB_SANITIZE=ON -DPB_WERROR=ON -DPB_BUILD_BENCH=OFF
 # LibTorch itself is not instrumented; leak checking would report its process-lifetime caches.
 (cd build-asan && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j"$(nproc)")
 echo "test: sanitizer build + tests took $(( $(date +%s) - start )) s"
