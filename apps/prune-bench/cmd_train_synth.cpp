@@ -39,6 +39,9 @@ void setup_train_synth(CLI::App& app) {
   cmd->add_option("--vision-positions", o->vision_positions,
                   "Initial vision position table: sincos (fixed 2-D sine-cosine, trainable) or normal (N(0, 0.02))")
       ->check(CLI::IsMember({"sincos", "normal"}))->capture_default_str();
+  cmd->add_flag("--center-image-embeds", o->center_image_embeds,
+                "At the first full step, move the mean projector output over that batch's image tokens into the "
+                "projector's bias (data-dependent initialisation)");
   cmd->add_option("--seed", o->seed, "Seed of the weights and of the training stream")->capture_default_str();
   cmd->add_option("--precision", o->precision, "bf16 autocast or fp32")->check(CLI::IsMember({"bf16", "fp32"}))->capture_default_str();
   cmd->add_flag("--allow-precision-change", o->allow_precision_change,

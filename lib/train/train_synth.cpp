@@ -113,6 +113,7 @@ nlohmann::json trajectory_key(const TrainSynthOptions& o, const LlavaConfig& cfg
           {"patch_loss_form", "all+labelled"},  // PatchHeadsImpl::loss; changing it changes the trajectory
           {"vision_positions", o.vision_positions}, {"vision_steps", o.vision_steps},
           {"vision_scenes", o.vision_scenes}};
+  if (o.center_image_embeds) key["center_image_embeds"] = true;
   // Only present for a run started from other weights, so checkpoints of runs from scratch stay valid.
   if (!o.init_from.empty()) key["init_from"] = file_hash((fs::path(o.init_from) / "model.safetensors").string());
   return key;
@@ -160,6 +161,27 @@ nlohmann::json evaluate(const LlavaModelImpl& model, const SentencePieceTokenize
   nlohmann::json out = {{"samples", n}, {"accuracy", n > 0 ? total / static_cast<double>(n) : 0.0}};
   for (const auto& [type, v] : per_type) out["per_type"][type] = v.first / static_cast<double>(v.second);
   return out;
+}
+
+// The projector's output over a batch's image tokens shares one large component (measured on the
+// embedded model at step 4000: |mean| 52 against a median per-patch deviation of 6), so after RMSNorm
+// every image token looks alike and the language model's attention over them stayed uniform (entropy
+// 6.2-6.3 of 6.36). Moving that mean into the bias leaves each token its own content.
+void center_image_embeds(LlavaModelImpl& model, const TrainingBatch& batch, std::ofstream& log) {
+  at::Tensor mean;
+  {
+    at::NoGradGuard no_grad;
+    const at::Tensor features = batched_vision_features(model, batch);  // [B, P, Dv]
+    mean = model.project(features.flatten(0, 1)).mean(0);                // [D]
+  }
+  for (auto& item : model.named_parameters()) {
+    if (item.key() != "multi_modal_projector.linear_2.bias") continue;
+    at::NoGradGuard no_grad;
+    item.value().sub_(mean.to(item.value().dtype()));
+    log << nlohmann::json{{"center_image_embeds", {{"mean_norm", mean.norm().item<double>()}}}}.dump() << "\n";
+    return;
+  }
+  throw Error("--center-image-embeds: the projector has no multi_modal_projector.linear_2.bias");
 }
 
 }  // namespace
@@ -276,6 +298,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   const int64_t last_step = o.stop_after > 0 ? std::min(o.steps, step + o.stop_after) : o.steps;
   while (step < last_step) {
     const TrainingBatch batch = batch_for(step);
+    if (o.center_image_embeds && step == o.vision_steps) center_image_embeds(*model, batch, log);
     const double lr = learning_rate(o, step);
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     optimizer.zero_grad();

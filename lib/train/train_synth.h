@@ -37,6 +37,10 @@ struct TrainSynthOptions {
   // What the vision stage trains on: "samples" (the benchmark's own training samples) or "dense"
   // (synth::draw_dense_scene: a full square canvas crowded with objects and a 3-character sign).
   std::string vision_scenes = "samples";
+  // At this run's first full step, subtract the mean projector output over that batch's image tokens
+  // from the projector's last bias (a data-dependent initialisation), so after the language model's
+  // RMSNorm the object patches, not the common component all patches share, dominate the image tokens.
+  bool center_image_embeds = false;
   uint64_t seed = 0;         // weights and the training-sample stream
   std::string precision = "bf16";  // "bf16" (CPU/CUDA autocast, fp32 master weights) or "fp32"
   // Resuming a checkpoint made with the other --precision is refused unless this is set; then the new

@@ -152,6 +152,41 @@ TEST_CASE("train: --init-from starts from a checkpoint's weights with a fresh sc
   CHECK_THROWS_WITH(train_synth(forgot), Catch::Matchers::Contains("other settings"));
 }
 
+TEST_CASE("train: --center-image-embeds moves the first full batch's mean projector output into the bias", "[train]") {
+  TempDir dir;
+  TrainSynthOptions o = quiet_options(dir.file("centred"));
+  o.steps = 1;
+  o.batch = 2;
+  o.turns = 1;
+  o.lr = 1e-20;  // the step itself must not move the weights measurably
+  o.warmup = 1;
+  o.log_every = 1;
+  o.checkpoint_every = 1;
+  o.center_image_embeds = true;
+  train_synth(o);
+  TrainSynthOptions plain = o;
+  plain.work_dir = dir.file("plain");
+  plain.center_image_embeds = false;
+  train_synth(plain);
+
+  // The same first batch through each saved model: the centred one's mean image embedding is ~0.
+  const LlavaConfig cfg = load_llava_config(synth_config());
+  const auto tok = SentencePieceTokenizer::load(synth_tokenizer());
+  std::vector<SynthExample> examples;
+  for (int64_t i = 0; i < o.batch; ++i) examples.push_back(make_synth_example(tok, cfg, "train", o.seed, i, o.turns));
+  auto mean_norm = [&](const std::string& work) {
+    c10::InferenceMode guard;
+    const auto model = LlavaModelImpl::load(work + "/checkpoint", ModelOptions{});
+    const TrainingBatch batch = collate(examples, cfg.vision.image_size, model->image_tokens());
+    return model->project(batched_vision_features(*model, batch).flatten(0, 1)).mean(0).norm().item<double>();
+  };
+  const double centred = mean_norm(dir.file("centred")), before = mean_norm(dir.file("plain"));
+  INFO("mean image embedding norm: centred " << centred << ", plain " << before);
+  CHECK(before > 0.01);
+  CHECK(centred < 1e-4 * before);
+  CHECK(read_json_file(dir.file("centred") + "/checkpoint/state.json")["key"]["center_image_embeds"] == true);
+}
+
 TEST_CASE("train: the loss reaches every trained parameter, the vision tower's included", "[train]") {
   const LlavaConfig cfg = load_llava_config(synth_config());
   auto model = LlavaModelImpl::random(cfg, ModelOptions{}, 3);
