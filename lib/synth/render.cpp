@@ -181,7 +181,8 @@ PatchLabels patch_labels(const Scene& scene, int grid) {
   SignText text;
   if (scene.has_sign) text = sign_text_layout(scene.sign);
   const auto n = static_cast<size_t>(grid) * static_cast<size_t>(grid);
-  PatchLabels labels{std::vector<int64_t>(n, 0), std::vector<int64_t>(n, 0), std::vector<int64_t>(n, 0)};
+  PatchLabels labels{std::vector<int64_t>(n, 0), std::vector<int64_t>(n, 0), std::vector<int64_t>(n, 0),
+                     std::vector<int64_t>(n, 0), std::vector<int64_t>(n, 0)};
   // LLaVA-1.5 `pad`: a centred square of the longer side, cut into grid x grid patches.
   const double l = std::max(scene.width, scene.height);
   const double ox = (l - scene.width) / 2, oy = (l - scene.height) / 2, patch = l / grid;
@@ -202,9 +203,16 @@ PatchLabels patch_labels(const Scene& scene, int grid) {
         const size_t chars = scene.sign.text.size();
         const auto slot = static_cast<size_t>((x - text.origin.x) * static_cast<int>(chars) / text.size.width);
         const char* where = std::strchr(kSignCharacters, scene.sign.text[std::min(slot, chars - 1)]);
-        if (where != nullptr) labels.character[k] = 1 + (where - kSignCharacters);
+        if (where != nullptr) {
+          labels.character[k] = 1 + (where - kSignCharacters);
+          labels.slot[k] = 1 + static_cast<int64_t>(std::min(slot, chars - 1));
+        }
       }
     }
+  }
+  for (const Object& o : scene.objects) {
+    const auto px = static_cast<int>(std::floor((o.cx + ox) / patch)), py = static_cast<int>(std::floor((o.cy + oy) / patch));
+    if (px >= 0 && py >= 0 && px < grid && py < grid) labels.centre[static_cast<size_t>(py * grid + px)] = 1;
   }
   return labels;
 }

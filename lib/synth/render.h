@@ -27,7 +27,13 @@ double informative_patch_fraction(const Scene& scene);
 // slices). Row-major, grid * grid each. Used by train-synth's auxiliary patch loss.
 struct PatchLabels {
   std::vector<int64_t> colour, shape, character;
+  // 1 + the position of the patch's character in the sign text (0 = none): the reading order.
+  std::vector<int64_t> slot;
+  // 1 on the patch that holds an object's centre (0 elsewhere): one patch per object instance, what a
+  // count needs when objects of different sizes cover different numbers of patches.
+  std::vector<int64_t> centre;
 };
+inline constexpr int64_t kPatchSlotClasses = 4;  // none + a sign's 1-3 characters (draw_sign_text)
 inline constexpr int64_t kPatchColourClasses = 1 + static_cast<int64_t>(kColours.size());
 inline constexpr int64_t kPatchShapeClasses = 1 + static_cast<int64_t>(kShapes.size());
 inline constexpr int64_t kPatchCharacterClasses =

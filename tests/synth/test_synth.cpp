@@ -212,6 +212,7 @@ TEST_CASE("synth: patch labels name the object or sign character at each patch c
       if (std::hypot(centre_x - o.cx, centre_y - o.cy) > 0.25 * o.radius) continue;  // centre pixel off the core
       const size_t k = static_cast<size_t>(py * 24 + px);
       INFO("sample " << i << " object at " << o.cx << "," << o.cy);
+      CHECK(labels.centre[k] == 1);
       CHECK(labels.colour[k] == 1 + static_cast<int64_t>(o.colour));
       CHECK(labels.shape[k] == 1 + static_cast<int64_t>(o.shape));
       ++checked_objects;
@@ -225,6 +226,10 @@ TEST_CASE("synth: patch labels name the object or sign character at each patch c
       CHECK(labels.character[k] < synth::kPatchCharacterClasses);
     }
     CHECK(colour_patches <= static_cast<int64_t>(576 * synth::informative_patch_fraction(scene)));
+    // One centre patch per object (objects do not overlap, so no two share one).
+    int64_t centres = 0;
+    for (size_t k = 0; k < 576; ++k) centres += labels.centre[k];
+    CHECK(centres == static_cast<int64_t>(scene.objects.size()));
     if (!scene.has_sign) CHECK(character_patches == 0);
     if (scene.has_sign && character_patches > 0) {
       ++signs;
@@ -233,6 +238,12 @@ TEST_CASE("synth: patch labels name the object or sign character at each patch c
         if (labels.character[k] == 0) continue;
         const char c = synth::kSignCharacters[labels.character[k] - 1];
         CHECK(scene.sign.text.find(c) != std::string::npos);
+        // Its slot is its position in the text, so reading the slots in order spells the sign.
+        REQUIRE(labels.slot[k] >= 1);
+        REQUIRE(labels.slot[k] <= static_cast<int64_t>(scene.sign.text.size()));
+        CHECK(scene.sign.text[static_cast<size_t>(labels.slot[k] - 1)] == c);
+        // Slots grow from left to right along a row of patches.
+        if (k % 24 != 0 && labels.slot[k - 1] > 0) CHECK(labels.slot[k - 1] <= labels.slot[k]);
       }
     }
   }
