@@ -42,6 +42,25 @@ void setup_train_synth(CLI::App& app) {
   cmd->add_flag("--center-image-embeds", o->center_image_embeds,
                 "At the first full step, move the mean projector output over that batch's image tokens into the "
                 "projector's bias (data-dependent initialisation)");
+  cmd->add_option("--symbolic-steps", o->symbolic_steps,
+                  "Steps after the vision stage that train the language model on symbolic image tokens (each patch's "
+                  "labels and grid position, embedded) instead of the tower's (counted in --steps)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--align-steps", o->align_steps,
+                  "Steps after the symbolic stage that train the tower and projector alone to reproduce the symbolic "
+                  "tokens (counted in --steps)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--align-loss", o->align_loss_weight,
+                  "Weight of that alignment loss in the full steps after them (0 = off)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_flag("--symbol-words", o->symbol_words,
+                "Tie the symbolic tokens' colour and shape classes to the LLM's embeddings of their names");
+  cmd->add_option("--symbolic-hide-background", o->symbolic_hide_background,
+                  "The first this-many symbolic steps hide background image tokens from attention")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--init-parts", o->init_parts,
+                  "What --init-from takes: all, or vision (the tower and patch heads; projector and LLM start fresh)")
+      ->check(CLI::IsMember({"all", "vision"}))->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the weights and of the training stream")->capture_default_str();
   cmd->add_option("--precision", o->precision, "bf16 autocast or fp32")->check(CLI::IsMember({"bf16", "fp32"}))->capture_default_str();
   cmd->add_flag("--allow-precision-change", o->allow_precision_change,

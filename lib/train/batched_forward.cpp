@@ -72,15 +72,21 @@ at::Tensor feature_rows(const LlavaModelImpl& model, const TrainingBatch& batch)
 }
 
 // Hidden states after the final norm, [B, L, D]; the projector's input rows in *features_out.
-at::Tensor final_hidden(const LlavaModelImpl& model, const TrainingBatch& batch, at::Tensor* features_out = nullptr) {
+// `image` [B, P, D], when defined, stands in for the projector's output (the tower is then not run).
+at::Tensor final_hidden(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& image_in,
+                        at::Tensor* features_out = nullptr, at::Tensor* image_out = nullptr) {
   const LlavaConfig& cfg = model.config();
   const auto children = model.named_children();
   const auto& projector = dynamic_cast<const ProjectorImpl&>(*children["multi_modal_projector"]);
   const at::TensorOptions options = model.options().device;
 
-  const at::Tensor features = feature_rows(model, batch);  // [B, P, Dv]
-  const at::Tensor image = projector.forward(features);  // [B, P, D]
-  if (features_out != nullptr) *features_out = features;
+  at::Tensor image = image_in;  // [B, P, D]
+  if (!image.defined()) {
+    const at::Tensor features = feature_rows(model, batch);  // [B, P, Dv]
+    image = projector.forward(features);
+    if (features_out != nullptr) *features_out = features;
+  }
+  if (image_out != nullptr) *image_out = image;
 
   const LlamaModel lm = model.language_model();
   const at::Tensor ids = batch.ids.to(options.device());
@@ -95,7 +101,10 @@ at::Tensor final_hidden(const LlavaModelImpl& model, const TrainingBatch& batch,
   const at::Tensor freqs = at::arange(l, at::kFloat).unsqueeze(1) * inv_freq.unsqueeze(0);
   const at::Tensor emb = at::cat({freqs, freqs}, -1).to(options.device());  // [L, hd]
   const at::Tensor cos = emb.cos().to(x.scalar_type()), sin = emb.sin().to(x.scalar_type());
-  const at::Tensor causal = at::ones({l, l}, at::TensorOptions(at::kBool).device(options.device())).triu(1);
+  at::Tensor causal = at::ones({l, l}, at::TensorOptions(at::kBool).device(options.device())).triu(1);  // [L, L]
+  if (batch.hidden_keys.defined()) {
+    causal = causal.unsqueeze(0).logical_or(batch.hidden_keys.to(causal.device()).unsqueeze(1)).unsqueeze(1);  // [B, 1, L, L]
+  }
   for (const auto& layer : lm->named_children()["layers"]->children()) {
     x = decoder_layer(*layer, tc, x, cos, sin, causal);
   }
@@ -112,13 +121,13 @@ at::Tensor batched_vision_features(const LlavaModelImpl& model, const TrainingBa
   return feature_rows(model, batch);
 }
 
-at::Tensor batched_logits(const LlavaModelImpl& model, const TrainingBatch& batch) {
-  return at::linear(final_hidden(model, batch), lm_head(model)).to(at::kFloat);
+at::Tensor batched_logits(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& image) {
+  return at::linear(final_hidden(model, batch, image), lm_head(model)).to(at::kFloat);
 }
 
-BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch) {
+BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& image) {
   BatchLoss out;
-  const at::Tensor hidden = final_hidden(model, batch, &out.vision_features);  // [B, L, D]
+  const at::Tensor hidden = final_hidden(model, batch, image, &out.vision_features, &out.image_embeds);  // [B, L, D]
   const at::Tensor targets = batch.targets.to(hidden.device());
   const at::Tensor where = targets.ne(-100);                 // [B, L]
   const at::Tensor rows = where.flatten().nonzero().squeeze(1);
@@ -133,6 +142,16 @@ BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch) {
   const at::Tensor wrong_per_row = at::zeros({targets.size(0)}, at::kLong).index_add_(
       0, at::div(rows, targets.size(1), "floor").cpu(), (~right).to(at::kLong).cpu());
   out.correct_samples = wrong_per_row.eq(0).sum().item<int64_t>();
+  if (batch.answer_of.defined()) {
+    // Answer k of row r is slot r * A + k, A = the most answers a row has.
+    const at::Tensor answer_of = batch.answer_of.flatten().index_select(0, rows.cpu());  // [N]
+    const int64_t per_row = answer_of.max().item<int64_t>() + 1;
+    const at::Tensor slot = at::div(rows.cpu(), targets.size(1), "floor") * per_row + answer_of;
+    const at::Tensor wrong = at::zeros({targets.size(0) * per_row}, at::kLong).index_add_(0, slot, (~right).to(at::kLong).cpu());
+    const at::Tensor present = at::zeros({targets.size(0) * per_row}, at::kLong).index_add_(0, slot, at::ones_like(slot));
+    out.answers = present.gt(0).sum().item<int64_t>();
+    out.correct_answers = present.gt(0).logical_and(wrong.eq(0)).sum().item<int64_t>();
+  }
   return out;
 }
 

@@ -15,22 +15,30 @@ struct TrainingBatch {
   at::Tensor targets;    // [B, L] int64 over the spliced sequence (L = T - 1 + image tokens): the token
                          // position t must predict, or -100 where no loss is taken
   int64_t image_pos = 0; // column of the image marker, the same in every row (the prompt prefix is fixed)
-  at::Tensor patch_labels;  // [B, 3, P] int64: per-patch colour / shape / character classes (0 = none)
+  at::Tensor patch_labels;  // [B, 5, P] int64: per-patch colour / shape / character / slot / centre (0 = none)
+  at::Tensor answer_of;     // [B, L] int64: which answer of its row (0, 1, ...) a target belongs to, -1 elsewhere
+  at::Tensor hidden_keys;   // [B, L] bool, optional: positions no query may attend to (train-synth's
+                            // symbolic stage hides background image tokens at first)
 };
 
 // The vision tower alone: the feature layer's patch rows the projector would read, [B, P, Dv].
 at::Tensor batched_vision_features(const LlavaModelImpl& model, const TrainingBatch& batch);
 
 // Logits [B, L, V] fp32 of the spliced sequences (image embeddings in place of the marker).
-at::Tensor batched_logits(const LlavaModelImpl& model, const TrainingBatch& batch);
+// `image` [B, P, D], when defined, replaces the projector's output (train-synth's symbolic stage).
+at::Tensor batched_logits(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& image = {});
 
 struct BatchLoss {
   at::Tensor loss;              // scalar fp32: mean cross-entropy over the target tokens
   int64_t tokens = 0;           // target tokens
   int64_t correct_tokens = 0;   // of which the argmax is right
   int64_t correct_samples = 0;  // rows whose every target token is right (teacher forced)
-  at::Tensor vision_features;   // [B, P, Dv]: the feature layer's patch rows the projector reads
+  int64_t answers = 0;          // answers (one per turn)
+  int64_t correct_answers = 0;  // answers whose every token and EOS is right (teacher forced)
+  at::Tensor vision_features;   // [B, P, Dv]: the feature layer's patch rows the projector reads (undefined
+                                // when `image` is given)
+  at::Tensor image_embeds;      // [B, P, D]: the projector's output, or `image`
 };
-BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch);
+BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& image = {});
 
 }  // namespace pb

@@ -32,12 +32,14 @@ std::vector<float> model_pixels(const cv::Mat& image, const LlavaConfig& cfg) {
   return normalize_clip(preprocess_clip_rgb(rgb, ImageMode::kPad, cfg.vision.image_size));
 }
 
-// [3, P]: colour, shape and sign character of every patch, flattened.
+// [kPatchLabelRows, P]: colour, shape, sign character, character slot and object centre of every patch, flattened.
 std::vector<int64_t> flat_patch_labels(const synth::Scene& scene, const LlavaConfig& cfg) {
   const synth::PatchLabels labels =
       synth::patch_labels(scene, static_cast<int>(cfg.vision.image_size / cfg.vision.patch_size));
   std::vector<int64_t> out;
-  for (const auto* part : {&labels.colour, &labels.shape, &labels.character}) out.insert(out.end(), part->begin(), part->end());
+  for (const auto* part : {&labels.colour, &labels.shape, &labels.character, &labels.slot, &labels.centre}) {
+    out.insert(out.end(), part->begin(), part->end());
+  }
   return out;
 }
 
@@ -58,12 +60,12 @@ TrainingBatch collate_vision(const std::vector<SynthExample>& examples, int64_t 
   const auto b = static_cast<int64_t>(examples.size());
   TrainingBatch batch;
   batch.pixels = at::empty({b, 3, image_size, image_size}, at::kFloat);  // [B, 3, S, S]
-  batch.patch_labels = at::empty({b, 3, image_tokens}, at::kLong);      // [B, 3, P]
+  batch.patch_labels = at::empty({b, kPatchLabelRows, image_tokens}, at::kLong);  // [B, 5, P]
   for (int64_t i = 0; i < b; ++i) {
     const SynthExample& e = examples[static_cast<size_t>(i)];
     PB_CHECK(static_cast<int64_t>(e.pixels.size()) == 3 * image_size * image_size, "pixel count");
     std::copy(e.pixels.begin(), e.pixels.end(), batch.pixels[i].data_ptr<float>());
-    PB_CHECK(static_cast<int64_t>(e.patch_labels.size()) == 3 * image_tokens, "patch label count");
+    PB_CHECK(static_cast<int64_t>(e.patch_labels.size()) == kPatchLabelRows * image_tokens, "patch label count");
     std::copy(e.patch_labels.begin(), e.patch_labels.end(), batch.patch_labels[i].data_ptr<int64_t>());
   }
   return batch;
@@ -126,16 +128,23 @@ TrainingBatch collate(const std::vector<SynthExample>& examples, int64_t image_s
   batch.image_pos = image_pos;
   batch.ids = at::zeros({b, t}, at::kLong);  // pads: id 0 (unk), never a target and never attended to
   batch.targets = at::full({b, l}, -100, at::kLong);
+  batch.answer_of = at::full({b, l}, -1, at::kLong);
   auto ids = batch.ids.accessor<int64_t, 2>();
   auto targets = batch.targets.accessor<int64_t, 2>();
+  auto answer_of = batch.answer_of.accessor<int64_t, 2>();
   for (int64_t i = 0; i < b; ++i) {
     const SynthExample& e = examples[static_cast<size_t>(i)];
     for (size_t j = 0; j < e.ids.size(); ++j) ids[i][static_cast<int64_t>(j)] = e.ids[j];
     // Column j of the text is sequence position j before the image and j - 1 + image_tokens after.
     auto position = [&](int64_t j) { return j < image_pos ? j : j - 1 + image_tokens; };
+    int64_t answer = -1;
     for (size_t j = 0; j < e.ids.size(); ++j) {
+      if (e.is_target[j] == 0) continue;
+      if (j == 0 || e.is_target[j - 1] == 0) ++answer;  // a run of targets is one turn's answer and its EOS
       // A target token is predicted from the position before it (never the image: targets follow it).
-      if (e.is_target[j] != 0) targets[i][position(static_cast<int64_t>(j)) - 1] = e.ids[j];
+      const int64_t at = position(static_cast<int64_t>(j)) - 1;
+      targets[i][at] = e.ids[j];
+      answer_of[i][at] = answer;
     }
   }
   return batch;

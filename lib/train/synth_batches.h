@@ -13,13 +13,18 @@
 
 namespace pb {
 
+// Rows of SynthExample::patch_labels and TrainingBatch::patch_labels, in this order (synth::PatchLabels).
+inline constexpr int64_t kPatchLabelRows = 5;
+enum PatchLabelRow : int64_t { kLabelColour = 0, kLabelShape, kLabelCharacter, kLabelSlot, kLabelCentre };
+
 struct SynthExample {
   std::vector<float> pixels;        // [3, S, S] normalised
   std::vector<int64_t> prompt_ids;  // the first turn's prompt, -200 at the image: what evaluation feeds
   std::vector<int64_t> ids;         // the whole conversation: every turn's prompt, answer and EOS
   std::vector<uint8_t> is_target;   // per ids: 1 for answer tokens and EOS (the tokens trained on)
   std::string type;                 // the first question's type
-  std::vector<int64_t> patch_labels;  // [3, P]: colour, shape, sign character per patch (synth::patch_labels)
+  std::vector<int64_t> patch_labels;  // [kPatchLabelRows, P]: colour, shape, sign character, character slot,
+                                      // object centre per patch (synth::patch_labels)
 };
 
 // Sample `index` of `split` as a conversation of up to `turns` questions about its image: the

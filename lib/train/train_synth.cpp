@@ -24,6 +24,7 @@
 #include "pipeline/model_loader.h"
 #include "synth/sample.h"
 #include "train/patch_heads.h"
+#include "train/symbol_tokens.h"
 #include "train/synth_batches.h"
 
 namespace pb {
@@ -114,6 +115,14 @@ nlohmann::json trajectory_key(const TrainSynthOptions& o, const LlavaConfig& cfg
           {"vision_positions", o.vision_positions}, {"vision_steps", o.vision_steps},
           {"vision_scenes", o.vision_scenes}};
   if (o.center_image_embeds) key["center_image_embeds"] = true;
+  if (o.symbolic_steps > 0 || o.align_steps > 0) {
+    key["symbolic_steps"] = o.symbolic_steps;
+    key["align_steps"] = o.align_steps;
+    key["align_loss"] = o.align_loss_weight;
+  }
+  if (o.init_parts != "all") key["init_parts"] = o.init_parts;
+  if (o.symbol_words) key["symbol_words"] = true;
+  if (o.symbolic_hide_background > 0) key["symbolic_hide_background"] = o.symbolic_hide_background;
   // Only present for a run started from other weights, so checkpoints of runs from scratch stay valid.
   if (!o.init_from.empty()) key["init_from"] = file_hash((fs::path(o.init_from) / "model.safetensors").string());
   return key;
@@ -184,11 +193,54 @@ void center_image_embeds(LlavaModelImpl& model, const TrainingBatch& batch, std:
   throw Error("--center-image-embeds: the projector has no multi_modal_projector.linear_2.bias");
 }
 
+// What a step trains, by its index: the stages run in this order.
+enum class Stage { kVision, kSymbolic, kAlign, kFull };
+
+Stage stage_of(const TrainSynthOptions& o, int64_t step) {
+  if (step < o.vision_steps) return Stage::kVision;
+  if (step < o.vision_steps + o.symbolic_steps) return Stage::kSymbolic;
+  if (step < o.vision_steps + o.symbolic_steps + o.align_steps) return Stage::kAlign;
+  return Stage::kFull;
+}
+
+const char* stage_name(Stage s) {
+  switch (s) {
+    case Stage::kVision: return "vision";
+    case Stage::kSymbolic: return "symbolic";
+    case Stage::kAlign: return "align";
+    case Stage::kFull: return "full";
+  }
+  return "?";
+}
+
+// [B, L] bool: the image positions of `batch` with neither an object nor a sign character.
+at::Tensor background_keys(const TrainingBatch& batch) {
+  const at::Tensor labels = batch.patch_labels;  // [B, 5, P]
+  const at::Tensor background = labels.select(1, kLabelColour).eq(0).logical_and(labels.select(1, kLabelCharacter).eq(0));
+  at::Tensor hidden = at::zeros(batch.targets.sizes(), at::kBool);
+  hidden.narrow(1, batch.image_pos, labels.size(2)).copy_(background);
+  return hidden;
+}
+
+// The vision tower's weights of `from` copied into `to` (--init-parts vision).
+void copy_vision_tower(const LlavaModelImpl& from, LlavaModelImpl& to) {
+  const auto source = from.named_parameters();
+  at::NoGradGuard no_grad;
+  for (auto& item : to.named_parameters()) {
+    if (item.key().rfind("vision_tower.", 0) != 0) continue;
+    item.value().copy_(source[item.key()]);
+  }
+}
+
 }  // namespace
 
 TrainSynthResult train_synth(const TrainSynthOptions& o) {
   if (o.precision != "bf16" && o.precision != "fp32") throw Error(fmt::format("--precision '{}' must be bf16 or fp32", o.precision));
   if (o.batch <= 0 || o.steps <= 0) throw Error("train-synth: --steps and --batch must be positive");
+  if (o.init_parts != "all" && o.init_parts != "vision") throw Error(fmt::format("--init-parts '{}' must be all or vision", o.init_parts));
+  if (o.symbolic_steps < 0 || o.align_steps < 0 || o.vision_steps < 0) {
+    throw Error("train-synth: --vision-steps, --symbolic-steps and --align-steps must not be negative");
+  }
   set_threads(o.threads);
   const LlavaConfig cfg = load_llava_config(o.config);
   const SentencePieceTokenizer tok = SentencePieceTokenizer::load(o.tokenizer);
@@ -228,6 +280,12 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     if (model->config().hash() != cfg.hash()) {
       throw Error(fmt::format("--init-from {}: its config.json is not the architecture of --config {}", o.init_from, o.config));
     }
+    if (o.init_parts == "vision") {
+      std::shared_ptr<LlavaModelImpl> fresh = LlavaModelImpl::random(cfg, options, o.seed);
+      make_trainable(*fresh);
+      copy_vision_tower(*model, *fresh);
+      model = fresh;
+    }
   } else {
     model = LlavaModelImpl::random(cfg, options, o.seed);
     if (o.vision_positions == "sincos") init_vision_positions_sincos(*model);
@@ -245,11 +303,37 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     torch::load(heads, init_heads.string());
   }
 
+  const bool use_symbols = o.symbolic_steps > 0 || o.align_steps > 0;
+  const int64_t grid = cfg.vision.image_size / cfg.vision.patch_size;
+  // Their own seed stream too (seed + 2), so adding the curriculum leaves the model's initial weights alone.
+  std::vector<int64_t> colour_words, shape_words;
+  if (o.symbol_words) {
+    auto word = [&](const char* name) {
+      const std::vector<int32_t> ids = tok.encode(name);
+      PB_CHECK(ids.size() == 1, fmt::format("--symbol-words: the tokenizer splits '{}' into {} pieces", name, ids.size()));
+      return static_cast<int64_t>(ids[0]);
+    };
+    for (synth::Colour c : synth::kColours) colour_words.push_back(word(synth::colour_name(c)));
+    for (synth::Shape s : synth::kShapes) shape_words.push_back(word(synth::shape_name(s)));
+  }
+  SymbolTokens symbols(cfg.text.hidden_size, grid, o.seed + 2, colour_words, shape_words);
+  const at::Tensor word_table = model->language_model()->named_parameters()["embed_tokens.weight"];  // [V, D]
+  symbols->to(options.device);
+  if (step > 0 && use_symbols) {
+    torch::load(symbols, (ckpt / "symbol_tokens.pt").string());
+  } else if (use_symbols && !o.init_from.empty() && o.init_parts == "all" &&
+             fs::exists(fs::path(o.init_from) / "symbol_tokens.pt")) {
+    torch::load(symbols, (fs::path(o.init_from) / "symbol_tokens.pt").string());  // a run that goes on with the curriculum
+  }
+
   std::vector<at::Tensor> decay, no_decay;  // norms and biases are not decayed (GPT-2 / LLaMA practice)
   for (const at::Tensor& p : model->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
   if (use_heads) {
     for (const at::Tensor& p : heads->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
   }
+  // The symbol tables are not decayed: they are the targets the alignment stage regresses to, and decay
+  // would keep shrinking them between the stages.
+  if (use_symbols) for (const at::Tensor& p : symbols->parameters()) no_decay.push_back(p);
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
                                  torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(o.weight_decay)));
@@ -266,7 +350,8 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   TrainSynthResult result;
   std::vector<double> window;
   double window_token_acc = 0;
-  double window_patch_loss = 0;
+  double window_patch_loss = 0, window_align_loss = 0;
+  int64_t window_answers = 0, window_correct_answers = 0;
   int64_t window_object_patches = 0, window_colour_right = 0, window_shape_right = 0;
   int64_t window_sign_patches = 0, window_character_right = 0;
   // Speed is measured per logging window: a vision-stage step costs a fraction of a full one, so an
@@ -290,6 +375,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     save_model_folder(*model, tmp.string(), at::kFloat);
     torch::save(optimizer, (tmp / "optimizer.pt").string());
     if (use_heads) torch::save(heads, (tmp / "patch_heads.pt").string());
+    if (use_symbols) torch::save(symbols, (tmp / "symbol_tokens.pt").string());
     write_file_atomic((tmp / "state.json").string(),
                       nlohmann::json{{"key", key}, {"step", step}, {"precision_history", precision_history}}.dump(2) + "\n");
     fs::remove_all(ckpt);
@@ -297,35 +383,61 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   };
   const int64_t last_step = o.stop_after > 0 ? std::min(o.steps, step + o.stop_after) : o.steps;
   while (step < last_step) {
-    const TrainingBatch batch = batch_for(step);
-    if (o.center_image_embeds && step == o.vision_steps) center_image_embeds(*model, batch, log);
+    TrainingBatch batch = batch_for(step);
+    const Stage stage = stage_of(o, step);
+    if (o.center_image_embeds && step == o.vision_steps + o.symbolic_steps + o.align_steps) center_image_embeds(*model, batch, log);
     const double lr = learning_rate(o, step);
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     optimizer.zero_grad();
     BatchLoss loss;
     PatchHeadLoss patch;
+    at::Tensor align;
     // The vision stage trains the tower on the patch labels alone, at a fifth of a full step's cost.
-    const bool vision_only = step < o.vision_steps;
+    const bool vision_only = stage == Stage::kVision;
+    at::Tensor total;  // what this step minimises
     {
       AutocastScope autocast(o.precision == "bf16", cuda);
-      if (vision_only) {
-        loss.vision_features = batched_vision_features(*model, batch);
-      } else {
-        loss = batch_loss(*model, batch);
+      switch (stage) {
+        case Stage::kVision:
+          loss.vision_features = batched_vision_features(*model, batch);
+          break;
+        case Stage::kSymbolic:  // no vision tower: the language model reads the symbolic tokens
+          if (step < o.vision_steps + o.symbolic_hide_background) batch.hidden_keys = background_keys(batch);
+          loss = batch_loss(*model, batch, symbols->forward(batch.patch_labels, word_table));
+          break;
+        case Stage::kAlign: {  // no language model: tower + projector learn to produce the symbolic tokens
+          loss.vision_features = batched_vision_features(*model, batch);
+          const at::Tensor image = model->project(loss.vision_features.flatten(0, 1)).view(
+              {batch.pixels.size(0), image_tokens, cfg.text.hidden_size});  // [B, P, D]
+          align = alignment_loss(image, symbols->forward(batch.patch_labels, word_table), batch.patch_labels);
+          break;
+        }
+        case Stage::kFull:
+          loss = batch_loss(*model, batch);
+          if (use_symbols && o.align_loss_weight > 0) {
+            align = alignment_loss(loss.image_embeds, symbols->forward(batch.patch_labels, word_table), batch.patch_labels);
+          }
+          break;
       }
-      if (use_heads) patch = heads->loss(loss.vision_features, batch.patch_labels);
+      if (use_heads && loss.vision_features.defined()) patch = heads->loss(loss.vision_features, batch.patch_labels);
     }
-    if (vision_only) {
-      patch.loss.backward();
-    } else {
-      (o.patch_loss_weight > 0 ? loss.loss + o.patch_loss_weight * patch.loss : loss.loss).backward();
+    switch (stage) {
+      case Stage::kVision: total = patch.loss; break;
+      case Stage::kSymbolic: total = loss.loss; break;
+      case Stage::kAlign: total = patch.loss.defined() ? align + o.patch_loss_weight * patch.loss : align; break;
+      case Stage::kFull:
+        total = o.patch_loss_weight > 0 ? loss.loss + o.patch_loss_weight * patch.loss : loss.loss;
+        if (align.defined()) total = total + o.align_loss_weight * align;
+        break;
     }
+    total.backward();
     at::Tensor norm = at::zeros({}, at::kFloat);
     {
       // Global gradient-norm clipping at 1.0 (GPT-2 / LLaMA training practice).
       std::vector<at::Tensor> grads;
       std::vector<at::Tensor> params = model->parameters();
       if (use_heads) for (const at::Tensor& p : heads->parameters()) params.push_back(p);
+      if (use_symbols) for (const at::Tensor& p : symbols->parameters()) params.push_back(p);
       for (const at::Tensor& p : params) if (p.grad().defined()) grads.push_back(p.grad().norm().pow(2));
       norm = at::stack(grads).sum().sqrt();
       const double scale = std::min(1.0, 1.0 / (norm.item<double>() + 1e-6));
@@ -333,11 +445,15 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     }
     optimizer.step();
     ++step;
-    const double l = (vision_only ? patch.loss : loss.loss).item<double>();
+    // `loss` in the log: the answer loss, or in the vision and alignment stages that stage's own loss.
+    const double l = (stage == Stage::kVision ? patch.loss : stage == Stage::kAlign ? align : loss.loss).item<double>();
     PB_CHECK(std::isfinite(l), fmt::format("train-synth: loss is {} at step {}", l, step));
     window.push_back(l);
     window_token_acc += static_cast<double>(loss.correct_tokens) / static_cast<double>(std::max<int64_t>(1, loss.tokens));
-    if (use_heads) {
+    window_answers += loss.answers;
+    window_correct_answers += loss.correct_answers;
+    if (align.defined()) window_align_loss += align.item<double>();
+    if (use_heads && patch.loss.defined()) {
       window_patch_loss += patch.loss.item<double>();
       window_object_patches += patch.object_patches;
       window_colour_right += patch.colour_right;
@@ -345,7 +461,8 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
       window_sign_patches += patch.sign_patches;
       window_character_right += patch.character_right;
     }
-    if (static_cast<int64_t>(window.size()) == o.log_every || step == o.steps) {
+    // A window also ends with its stage, so no logged figure mixes two stages' losses.
+    if (static_cast<int64_t>(window.size()) == o.log_every || step == o.steps || stage_of(o, step) != stage) {
       double mean = 0;
       for (double v : window) mean += v;
       mean /= static_cast<double>(window.size());
@@ -356,7 +473,9 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
       nlohmann::json entry = {{"step", step}, {"samples", step * o.batch}, {"loss", mean},
                               {"token_accuracy", window_token_acc / static_cast<double>(window.size())}, {"lr", lr},
                               {"grad_norm", norm.item<double>()}, {"ms_per_sample", per_sample_ms},
-                              {"stage", vision_only ? "vision" : "full"}};
+                              {"stage", stage_name(stage)}};
+      if (window_answers > 0) entry["answer_accuracy"] = static_cast<double>(window_correct_answers) / static_cast<double>(window_answers);
+      if (window_align_loss > 0) entry["align_loss"] = window_align_loss / static_cast<double>(window.size());
       const double object_patches = static_cast<double>(std::max<int64_t>(1, window_object_patches));
       if (use_heads) {
         entry["patch_loss"] = window_patch_loss / static_cast<double>(window.size());
@@ -370,6 +489,8 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
       if (!o.quiet) {
         // In the vision stage only its own end can be foreseen at this speed.
         const int64_t stage_end = vision_only ? o.vision_steps : o.steps;
+        const std::string answers =
+            window_answers > 0 ? fmt::format("  answer acc {:.3f}", static_cast<double>(window_correct_answers) / static_cast<double>(window_answers)) : "";
         const double eta = per_sample_ms * static_cast<double>((stage_end - step) * o.batch) / 60000.0;
         const std::string patches =
             use_heads
@@ -378,19 +499,22 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
                               static_cast<double>(window_character_right) /
                                   static_cast<double>(std::max<int64_t>(1, window_sign_patches)))
                 : "";
-        fmt::print(stderr, "{}step {}/{}  loss {:.4f}  token acc {:.3f}{}  lr {:.2e}  {:.0f} ms/sample  {} {:.0f} min{}",
-                   isatty(2) ? "\r" : "", step, o.steps, mean, window_token_acc / static_cast<double>(window.size()),
-                   patches, lr, per_sample_ms, vision_only ? "vision stage ends in" : "eta", eta,
+        fmt::print(stderr, "{}step {}/{} {}  loss {:.4f}  token acc {:.3f}{}{}  lr {:.2e}  {:.0f} ms/sample  {} {:.0f} min{}",
+                   isatty(2) ? "\r" : "", step, o.steps, stage_name(stage), mean, window_token_acc / static_cast<double>(window.size()),
+                   answers, patches, lr, per_sample_ms, vision_only ? "vision stage ends in" : "eta", eta,
                    isatty(2) ? "   " : "\n");
       }
       window.clear();
       window_token_acc = 0;
-      window_patch_loss = 0;
+      window_patch_loss = window_align_loss = 0;
+      window_answers = window_correct_answers = 0;
       window_object_patches = window_colour_right = window_shape_right = 0;
       window_sign_patches = window_character_right = 0;
     }
     if (step % o.checkpoint_every == 0 || step == last_step) save_checkpoint();
-    if (o.eval_samples > 0 && (step % o.eval_every == 0 || step == o.steps)) {
+    // Evaluation reads pixels through the tower and projector: meaningless before the alignment stage.
+    const bool reads_pixels = step > o.vision_steps + o.symbolic_steps;
+    if (o.eval_samples > 0 && reads_pixels && (step % o.eval_every == 0 || step == o.steps)) {
       result.last_eval = evaluate(*model, tok, o.eval_samples);
       result.last_eval["step"] = step;
       log << nlohmann::json{{"step", step}, {"eval", result.last_eval}}.dump() << "\n";

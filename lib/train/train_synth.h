@@ -41,6 +41,21 @@ struct TrainSynthOptions {
   // from the projector's last bias (a data-dependent initialisation), so after the language model's
   // RMSNorm the object patches, not the common component all patches share, dominate the image tokens.
   bool center_image_embeds = false;
+  // The symbolic curriculum (train/symbol_tokens.h, docs/synthvqa.md): after the vision stage,
+  // `symbolic_steps` train the language model on symbolic image tokens (each patch's ground-truth labels
+  // and grid position, embedded), with no vision tower; then `align_steps` train the tower and projector
+  // alone to reproduce those tokens from pixels; the full steps after them add `align_loss_weight` times
+  // that alignment loss to the answer loss.
+  int64_t symbolic_steps = 0, align_steps = 0;
+  double align_loss_weight = 1.0;
+  // Tie the symbolic tokens' colour and shape classes to the language model's embeddings of their names.
+  bool symbol_words = false;
+  // The first this-many symbolic steps hide the background image tokens (no object or sign there) from
+  // attention, so the language model first learns the lookup among the few tokens that matter.
+  int64_t symbolic_hide_background = 0;
+  // What --init-from takes: "all" (every weight) or "vision" (the vision tower and the patch heads; the
+  // projector and the language model start from this run's random initialisation).
+  std::string init_parts = "all";
   uint64_t seed = 0;         // weights and the training-sample stream
   std::string precision = "bf16";  // "bf16" (CPU/CUDA autocast, fp32 master weights) or "fp32"
   // Resuming a checkpoint made with the other --precision is refused unless this is set; then the new

@@ -3,10 +3,15 @@
 
 #include <ATen/ATen.h>
 
+#include <array>
+#include <fstream>
+#include <map>
+
 #include "io/json_file.h"
 #include "pipeline/model_loader.h"
 #include "test_files.h"
 #include "train/batched_forward.h"
+#include "train/symbol_tokens.h"
 #include "train/synth_batches.h"
 #include "train/train_synth.h"
 
@@ -75,6 +80,12 @@ TEST_CASE("train: the batched training forward equals the inference prefill, row
   CHECK(std::count(e.ids.begin(), e.ids.end(), 2) == 3);  // three turns, each ends with EOS
   CHECK(e.is_target[static_cast<size_t>(prompt_len)] == 1);
   CHECK(row[prompt_len - 1 + image_tokens - 1].item<int64_t>() == e.ids[static_cast<size_t>(prompt_len)]);
+  // Each target names its turn: answers 0, 1, 2 in order, each ending at its EOS.
+  const at::Tensor answer_of = batch.answer_of[1].masked_select(row.ne(-100));
+  CHECK(answer_of.min().item<int64_t>() == 0);
+  CHECK(answer_of.max().item<int64_t>() == 2);
+  CHECK((answer_of.narrow(0, 1, answer_of.size(0) - 1) - answer_of.narrow(0, 0, answer_of.size(0) - 1)).ge(0).all().item<bool>());
+  CHECK(row.masked_select(row.ne(-100)).eq(2).sum().item<int64_t>() == 3);
 }
 
 TEST_CASE("train: a few optimiser steps lower the loss, and a stopped and resumed run ends bit for bit where an uninterrupted one does", "[train]") {
@@ -215,6 +226,109 @@ TEST_CASE("train: the loss reaches every trained parameter, the vision tower's i
     ++with_gradient;
   }
   CHECK(with_gradient > 20);
+}
+
+TEST_CASE("train: the symbolic stage trains the language model alone and lowers its loss; the alignment stage trains tower and projector alone", "[train]") {
+  TempDir dir;
+  TrainSynthOptions o = sixteen_steps(dir.file("symbolic"));
+  o.symbolic_steps = 12;
+  o.align_steps = 4;
+  o.steps = 20;
+  o.checkpoint_every = 100;
+  auto checkpoint = [&] {
+    c10::InferenceMode guard;
+    std::map<std::string, at::Tensor> weights;
+    const auto model = LlavaModelImpl::load(o.work_dir + "/checkpoint", ModelOptions{});  // owns the mapped file
+    for (const auto& item : model->named_parameters()) {
+      weights[item.key()] = item.value().clone();
+    }
+    return weights;
+  };
+  // Which weights moved between two checkpoints: {vision tower, projector, language model}.
+  auto moved = [](const std::map<std::string, at::Tensor>& a, const std::map<std::string, at::Tensor>& b) {
+    std::array<bool, 3> out{false, false, false};
+    for (const auto& [name, w] : a) {
+      const size_t part = name.rfind("vision_tower.", 0) == 0 ? 0 : name.rfind("multi_modal_projector.", 0) == 0 ? 1 : 2;
+      if (!at::equal(w, b.at(name))) out[part] = true;
+    }
+    return out;
+  };
+  o.stop_after = 4;
+  train_synth(o);
+  const auto first = checkpoint();
+  o.stop_after = 8;
+  train_synth(o);
+  const auto symbolic = checkpoint();
+  o.stop_after = 4;
+  train_synth(o);
+  const auto aligned = checkpoint();
+  CHECK(moved(first, symbolic) == std::array<bool, 3>{false, false, true});
+  CHECK(moved(symbolic, aligned) == std::array<bool, 3>{true, true, false});
+  o.stop_after = 0;
+  train_synth(o);  // full steps: everything moves
+  CHECK(moved(aligned, checkpoint()) == std::array<bool, 3>{true, true, true});
+
+  // The log: three windows of symbolic steps with falling answer loss, then alignment steps whose
+  // loss falls too, then full steps that also carry the alignment loss.
+  std::vector<nlohmann::json> entries;
+  std::ifstream log(o.work_dir + "/train_log.jsonl");
+  for (std::string line; std::getline(log, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.contains("stage")) entries.push_back(j);
+  }
+  REQUIRE(entries.size() == 5);
+  CHECK(entries[0]["stage"] == "symbolic");
+  CHECK(entries[2]["stage"] == "symbolic");
+  CHECK(entries[3]["stage"] == "align");
+  CHECK(entries[4]["stage"] == "full");
+  CHECK(entries[2]["loss"].get<double>() < entries[0]["loss"].get<double>() - 1.0);
+  CHECK(entries[0].contains("answer_accuracy"));
+  CHECK(entries[4].contains("align_loss"));
+  const auto key = read_json_file(o.work_dir + "/checkpoint/state.json")["key"];
+  CHECK(key["symbolic_steps"] == 12);
+  CHECK(key["align_steps"] == 4);
+}
+
+TEST_CASE("train: symbolic tokens sum a patch's label, slot, centre, row and column embeddings, colour and shape tied to their words", "[train]") {
+  c10::InferenceMode guard;
+  const std::vector<int64_t> colour_words = {10, 11, 12, 13, 14, 15}, shape_words = {20, 21, 22, 23, 24};
+  const SymbolTokens symbols(8, 2, 5, colour_words, shape_words);
+  const at::Tensor words = at::randn({30, 8});  // [V, D]
+  at::Tensor labels = at::zeros({1, kPatchLabelRows, 4}, at::kLong);  // a 2x2 grid
+  labels[0][kLabelColour][3] = 2;     // patch 3 (row 1, column 1): a green (Colour 1) ...
+  labels[0][kLabelShape][3] = 3;      // ... triangle (Shape 2) ...
+  labels[0][kLabelCentre][3] = 1;     // ... whose centre it holds
+  labels[0][kLabelCharacter][1] = 4;  // patch 1 (row 0, column 1): the sign's second character
+  labels[0][kLabelSlot][1] = 2;
+  const at::Tensor out = symbols->forward(labels, words);  // [1, 4, 8]
+  auto table = [&](const char* name) { return symbols->named_parameters()[name]; };
+  const at::Tensor empty = table("character")[0] + table("slot")[0];
+  const at::Tensor background = table("colour")[0] + table("shape")[0];
+  CHECK(at::allclose(out[0][0], background + empty + table("centre")[0] + table("row")[0] + table("column")[0]));
+  CHECK(at::allclose(out[0][1], background + table("character")[4] + table("slot")[2] + table("centre")[0] + table("row")[0] +
+                                    table("column")[1]));
+  CHECK(at::allclose(out[0][3], words[11] + words[22] + empty + table("centre")[1] + table("row")[1] + table("column")[1]));
+}
+
+TEST_CASE("train: hidden keys take image tokens out of every query's view", "[train]") {
+  c10::InferenceMode guard;
+  const LlavaConfig cfg = load_llava_config(synth_config());
+  const auto model = LlavaModelImpl::random(cfg, ModelOptions{}, 3);
+  const auto tok = SentencePieceTokenizer::load(synth_tokenizer());
+  TrainingBatch batch = collate({make_synth_example(tok, cfg, "val", 0, 0)}, cfg.vision.image_size, model->image_tokens());
+  const int64_t p = model->image_tokens(), first = batch.image_pos, after = first + p;
+  const at::Tensor image = at::randn({1, p, cfg.text.hidden_size});  // [1, P, D]
+  batch.hidden_keys = at::zeros(batch.targets.sizes(), at::kBool);
+  batch.hidden_keys.narrow(1, first, p / 2).fill_(true);  // the first half of the image
+  at::Tensor changed = image.clone();
+  changed.narrow(1, 0, p / 2).add_(1.0);                  // content that only hidden tokens carry
+  const at::Tensor a = batched_logits(*model, batch, image), b = batched_logits(*model, batch, changed);
+  const at::Tensor text_after = a.narrow(1, after, a.size(1) - after) - b.narrow(1, after, b.size(1) - after);
+  CHECK(text_after.abs().max().item<double>() == 0.0);  // no text position sees the hidden half
+  at::Tensor visible = image.clone();
+  visible.narrow(1, p / 2, p / 2).add_(1.0);  // the visible half does reach the text
+  const at::Tensor c = batched_logits(*model, batch, visible);
+  CHECK((a.narrow(1, after, a.size(1) - after) - c.narrow(1, after, c.size(1) - after)).abs().max().item<double>() > 1e-3);
 }
 
 }  // namespace pb::test
