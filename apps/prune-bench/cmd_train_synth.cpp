@@ -58,6 +58,9 @@ void setup_train_synth(CLI::App& app) {
   cmd->add_option("--symbolic-hide-background", o->symbolic_hide_background,
                   "The first this-many symbolic steps hide background image tokens from attention")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--question-types", o->question_types,
+                  "Train on samples of these question types only (colour, shape, count, exists, spatial, reading); needs --turns 1")
+      ->delimiter(',');
   cmd->add_option("--init-parts", o->init_parts,
                   "What --init-from takes: all, or vision (the tower and patch heads; projector and LLM start fresh)")
       ->check(CLI::IsMember({"all", "vision"}))->capture_default_str();

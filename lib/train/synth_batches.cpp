@@ -45,6 +45,24 @@ std::vector<int64_t> flat_patch_labels(const synth::Scene& scene, const LlavaCon
 
 }  // namespace
 
+std::vector<int64_t> question_type_slots(const std::vector<std::string>& names) {
+  std::vector<int64_t> slots;
+  for (const std::string& name : names) {
+    const auto n = static_cast<int64_t>(synth::kQuestionTypes.size());
+    int64_t slot = 0;
+    while (slot < n && name != synth::question_type_name(synth::kQuestionTypes[static_cast<size_t>(slot)])) ++slot;
+    PB_CHECK(slot < n, fmt::format("--question-types: unknown type '{}' (colour, shape, count, exists, spatial, reading)", name));
+    slots.push_back(slot);
+  }
+  return slots;
+}
+
+int64_t typed_stream_index(const std::vector<int64_t>& type_slots, int64_t k) {
+  if (type_slots.empty()) return k;
+  const auto n = static_cast<int64_t>(type_slots.size());
+  return (k / n) * static_cast<int64_t>(synth::kQuestionTypes.size()) + type_slots[static_cast<size_t>(k % n)];
+}
+
 SynthExample make_dense_vision_example(const LlavaConfig& cfg, uint64_t seed, int64_t index) {
   synth::Rng rng = synth::Rng::for_sample("train-dense", seed, static_cast<uint64_t>(index));
   const synth::Scene scene = synth::draw_dense_scene(rng);

@@ -37,6 +37,13 @@ SynthExample make_synth_example(const SentencePieceTokenizer& tok, const LlavaCo
 // patch labels only, for the vision-only stage (no conversation: ids stay empty).
 SynthExample make_dense_vision_example(const LlavaConfig& cfg, uint64_t seed, int64_t index);
 
+// Positions in synth::kQuestionTypes of the named types ("colour", ...); an unknown name is an error.
+std::vector<int64_t> question_type_slots(const std::vector<std::string>& names);
+
+// The training-stream sample index at stream position k: k itself when `type_slots` is empty, else
+// the k-th sample of those types taken in turn (sample i is of type kQuestionTypes[i % 6]).
+int64_t typed_stream_index(const std::vector<int64_t>& type_slots, int64_t k);
+
 // Pixels and patch labels of a vision-only batch (ids and targets stay empty).
 TrainingBatch collate_vision(const std::vector<SynthExample>& examples, int64_t image_size, int64_t image_tokens);
 

@@ -100,9 +100,11 @@ double learning_rate(const TrainSynthOptions& o, int64_t step) {
 }
 
 std::vector<SynthExample> make_examples(const SentencePieceTokenizer& tok, const LlavaConfig& cfg, uint64_t seed,
-                                        int64_t first, int64_t count, int64_t turns) {
+                                        int64_t first, int64_t count, int64_t turns, const std::vector<int64_t>& type_slots) {
   std::vector<SynthExample> out;
-  for (int64_t i = 0; i < count; ++i) out.push_back(make_synth_example(tok, cfg, "train", seed, first + i, turns));
+  for (int64_t i = 0; i < count; ++i) {
+    out.push_back(make_synth_example(tok, cfg, "train", seed, typed_stream_index(type_slots, first + i), turns));
+  }
   return out;
 }
 
@@ -122,6 +124,7 @@ nlohmann::json trajectory_key(const TrainSynthOptions& o, const LlavaConfig& cfg
   }
   if (o.init_parts != "all") key["init_parts"] = o.init_parts;
   if (o.symbol_words) key["symbol_words"] = true;
+  if (!o.question_types.empty()) key["question_types"] = o.question_types;
   if (o.symbolic_hide_background > 0) key["symbolic_hide_background"] = o.symbolic_hide_background;
   // Only present for a run started from other weights, so checkpoints of runs from scratch stay valid.
   if (!o.init_from.empty()) key["init_from"] = file_hash((fs::path(o.init_from) / "model.safetensors").string());
@@ -237,6 +240,8 @@ void copy_vision_tower(const LlavaModelImpl& from, LlavaModelImpl& to) {
 TrainSynthResult train_synth(const TrainSynthOptions& o) {
   if (o.precision != "bf16" && o.precision != "fp32") throw Error(fmt::format("--precision '{}' must be bf16 or fp32", o.precision));
   if (o.batch <= 0 || o.steps <= 0) throw Error("train-synth: --steps and --batch must be positive");
+  const std::vector<int64_t> type_slots = question_type_slots(o.question_types);
+  if (!type_slots.empty() && o.turns != 1) throw Error("--question-types needs --turns 1: later turns ask questions of any type");
   if (o.init_parts != "all" && o.init_parts != "vision") throw Error(fmt::format("--init-parts '{}' must be all or vision", o.init_parts));
   if (o.symbolic_steps < 0 || o.align_steps < 0 || o.vision_steps < 0) {
     throw Error("train-synth: --vision-steps, --symbolic-steps and --align-steps must not be negative");
@@ -367,7 +372,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
       for (int64_t i = 0; i < o.batch; ++i) dense.push_back(make_dense_vision_example(cfg, o.seed, s * o.batch + i));
       return collate_vision(dense, size, image_tokens);
     }
-    return collate(make_examples(tok, cfg, o.seed, s * o.batch, o.batch, o.turns), size, image_tokens);
+    return collate(make_examples(tok, cfg, o.seed, s * o.batch, o.batch, o.turns, type_slots), size, image_tokens);
   };
   auto save_checkpoint = [&] {
     const fs::path tmp = work / "checkpoint.tmp";

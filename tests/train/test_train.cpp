@@ -10,6 +10,7 @@
 #include "io/json_file.h"
 #include "pipeline/model_loader.h"
 #include "test_files.h"
+#include "synth/sample.h"
 #include "train/batched_forward.h"
 #include "train/symbol_tokens.h"
 #include "train/synth_batches.h"
@@ -329,6 +330,25 @@ TEST_CASE("train: hidden keys take image tokens out of every query's view", "[tr
   visible.narrow(1, p / 2, p / 2).add_(1.0);  // the visible half does reach the text
   const at::Tensor c = batched_logits(*model, batch, visible);
   CHECK((a.narrow(1, after, a.size(1) - after) - c.narrow(1, after, c.size(1) - after)).abs().max().item<double>() > 1e-3);
+}
+
+TEST_CASE("train: --question-types draws the training stream from those types only, in turn", "[train]") {
+  const std::vector<int64_t> slots = question_type_slots({"reading", "colour"});
+  REQUIRE(slots == std::vector<int64_t>{5, 0});
+  std::vector<int64_t> seen;
+  for (int64_t k = 0; k < 6; ++k) {
+    const int64_t index = typed_stream_index(slots, k);
+    seen.push_back(index);
+    CHECK(synth::question_type_name(synth::make_sample("train", 0, index).question.type) == std::string(k % 2 == 0 ? "reading" : "colour"));
+  }
+  CHECK(seen == std::vector<int64_t>{5, 0, 11, 6, 17, 12});  // every sample of those types, none twice
+  CHECK(typed_stream_index({}, 7) == 7);
+  CHECK_THROWS_WITH(question_type_slots({"color"}), Catch::Contains("unknown type 'color'"));
+  TempDir dir;
+  TrainSynthOptions o = quiet_options(dir.file("typed"));
+  o.question_types = {"colour"};
+  o.turns = 2;
+  CHECK_THROWS_WITH(train_synth(o), Catch::Contains("--question-types needs --turns 1"));
 }
 
 }  // namespace pb::test
