@@ -55,6 +55,8 @@ void setup_train_synth(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_flag("--symbol-words", o->symbol_words,
                 "Tie the symbolic tokens' colour and shape classes to the LLM's embeddings of their names");
+  cmd->add_flag("--symbol-zero-init", o->symbol_zero_init,
+                "Start the symbol tables at zero, so a symbolic token is at first only its tied colour and shape words");
   cmd->add_option("--symbolic-hide-background", o->symbolic_hide_background,
                   "The first this-many symbolic steps hide background image tokens from attention")
       ->check(CLI::NonNegativeNumber)->capture_default_str();

@@ -30,7 +30,7 @@ at::Tensor lookup(const at::Tensor& own, const at::Tensor& words, const at::Tens
 }  // namespace
 
 SymbolTokensImpl::SymbolTokensImpl(int64_t text_width, int64_t grid, uint64_t seed, const std::vector<int64_t>& colour_words,
-                                   const std::vector<int64_t>& shape_words)
+                                   const std::vector<int64_t>& shape_words, bool zero_init)
     : grid_(grid) {
   if (!colour_words.empty()) {
     PB_CHECK(static_cast<int64_t>(colour_words.size()) + 1 == synth::kPatchColourClasses, "one token id per colour");
@@ -42,7 +42,8 @@ SymbolTokensImpl::SymbolTokensImpl(int64_t text_width, int64_t grid, uint64_t se
   }
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   auto table = [&](const char* name, int64_t rows) {
-    at::Tensor t = at::empty({rows, text_width}, at::kFloat).normal_(0.0, 0.02, gen);
+    at::Tensor t = at::empty({rows, text_width}, at::kFloat).normal_(0.0, 0.02, gen);  // drawn either way: same stream
+    if (zero_init) t.zero_();
     return register_parameter(name, t);
   };
   colour_ = table("colour", synth::kPatchColourClasses);

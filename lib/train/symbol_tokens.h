@@ -20,8 +20,11 @@ class SymbolTokensImpl : public torch::nn::Module {
   // `colour_words` / `shape_words`, when given (one token id per Colour / Shape), tie those classes to
   // the language model's embeddings of their names: a red circle's token then holds the embeddings of
   // "red" and "circle", the words the question asks with (the background row stays its own).
+  // `zero_init`: the tables start at zero instead (trainable), so at first a token is only its words:
+  // in scripts/experiments/lookup_toy.py, components every object token shares or a random row/column
+  // per token kept the lookup at the prior for 450+ steps where pure word sums learned it by step 300.
   SymbolTokensImpl(int64_t text_width, int64_t grid, uint64_t seed, const std::vector<int64_t>& colour_words = {},
-                   const std::vector<int64_t>& shape_words = {});
+                   const std::vector<int64_t>& shape_words = {}, bool zero_init = false);
   // labels [B, 5, P] int64 (TrainingBatch::patch_labels) -> [B, P, D] fp32: the sum of the patch's
   // label embeddings and its row and column embeddings. `word_table` [V, D]: the language model's
   // token embeddings, needed when the classes are tied to words.

@@ -124,6 +124,7 @@ nlohmann::json trajectory_key(const TrainSynthOptions& o, const LlavaConfig& cfg
   }
   if (o.init_parts != "all") key["init_parts"] = o.init_parts;
   if (o.symbol_words) key["symbol_words"] = true;
+  if (o.symbol_zero_init) key["symbol_zero_init"] = true;
   if (!o.question_types.empty()) key["question_types"] = o.question_types;
   if (o.symbolic_hide_background > 0) key["symbolic_hide_background"] = o.symbolic_hide_background;
   // Only present for a run started from other weights, so checkpoints of runs from scratch stay valid.
@@ -321,7 +322,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     for (synth::Colour c : synth::kColours) colour_words.push_back(word(synth::colour_name(c)));
     for (synth::Shape s : synth::kShapes) shape_words.push_back(word(synth::shape_name(s)));
   }
-  SymbolTokens symbols(cfg.text.hidden_size, grid, o.seed + 2, colour_words, shape_words);
+  SymbolTokens symbols(cfg.text.hidden_size, grid, o.seed + 2, colour_words, shape_words, o.symbol_zero_init);
   const at::Tensor word_table = model->language_model()->named_parameters()["embed_tokens.weight"];  // [V, D]
   symbols->to(options.device);
   if (step > 0 && use_symbols) {

@@ -51,6 +51,8 @@ struct TrainSynthOptions {
   double align_loss_weight = 1.0;
   // Tie the symbolic tokens' colour and shape classes to the language model's embeddings of their names.
   bool symbol_words = false;
+  // Start the symbol tables at zero (a token is then only its tied words at first; symbol_tokens.h).
+  bool symbol_zero_init = false;
   // The first this-many symbolic steps hide the background image tokens (no object or sign there) from
   // attention, so the language model first learns the lookup among the few tokens that matter.
   int64_t symbolic_hide_background = 0;

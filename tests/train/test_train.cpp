@@ -309,6 +309,11 @@ TEST_CASE("train: symbolic tokens sum a patch's label, slot, centre, row and col
   CHECK(at::allclose(out[0][1], background + table("character")[4] + table("slot")[2] + table("centre")[0] + table("row")[0] +
                                     table("column")[1]));
   CHECK(at::allclose(out[0][3], words[11] + words[22] + empty + table("centre")[1] + table("row")[1] + table("column")[1]));
+  // Zero-initialised tables: a token starts as its words alone, and a background token as nothing.
+  const SymbolTokens zeroed(8, 2, 5, colour_words, shape_words, /*zero_init=*/true);
+  const at::Tensor start = zeroed->forward(labels, words);
+  CHECK(at::equal(start[0][3], words[11] + words[22]));
+  CHECK(start[0][0].abs().max().item<double>() == 0.0);
 }
 
 TEST_CASE("train: hidden keys take image tokens out of every query's view", "[train]") {
