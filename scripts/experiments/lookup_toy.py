@@ -34,11 +34,21 @@ def rotate(x, theta, positions):  # RoPE over [B, H, L, hd] at positions [L], HF
     return x * emb.cos() + torch.cat([-x2, x1], -1) * emb.sin()
 
 
-class Block(nn.Module):
-    def __init__(self, theta):
+class RmsNorm(nn.Module):  # LLaMA's, eps 1e-5 as the embedded model's config
+    def __init__(self):
         super().__init__()
-        self.theta = theta
-        self.norm1, self.norm2 = nn.LayerNorm(WIDTH), nn.LayerNorm(WIDTH)
+        self.weight = nn.Parameter(torch.ones(WIDTH))
+
+    def forward(self, x):
+        return self.weight * x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5)
+
+
+class Block(nn.Module):
+    def __init__(self, theta, llama):
+        super().__init__()
+        self.theta, self.llama = theta, llama
+        self.norm1, self.norm2 = (RmsNorm(), RmsNorm()) if llama else (nn.LayerNorm(WIDTH), nn.LayerNorm(WIDTH))
+        self.gate = nn.Linear(WIDTH, FFN, bias=False)  # SwiGLU's gate (--llama)
         self.qkv = nn.Linear(WIDTH, 3 * WIDTH, bias=False)
         self.out = nn.Linear(WIDTH, WIDTH, bias=False)
         self.up, self.down = nn.Linear(WIDTH, FFN, bias=False), nn.Linear(FFN, WIDTH, bias=False)
@@ -50,11 +60,12 @@ class Block(nn.Module):
             q, k = rotate(q, self.theta, positions), rotate(k, self.theta, positions)
         attn = ((q @ k.transpose(-1, -2)) / (WIDTH // HEADS) ** 0.5).masked_fill(mask, -1e9).softmax(-1)
         x = x + self.out((attn @ v).transpose(1, 2).reshape(b, length, WIDTH))
-        return x + self.down(F.silu(self.up(self.norm2(x))))
+        y = self.norm2(x)
+        return x + self.down(F.silu(self.gate(y)) * self.up(y) if self.llama else F.silu(self.up(y)))
 
 
 class Decoder(nn.Module):
-    def __init__(self, layers, theta, gap):
+    def __init__(self, layers, theta, gap, llama=False):
         super().__init__()
         self.theta, self.gap = theta, gap
         self.shared_features = False
@@ -62,8 +73,8 @@ class Decoder(nn.Module):
         self.position = nn.Embedding(2048, WIDTH)
         self.grid_row, self.grid_column = nn.Embedding(24, WIDTH), nn.Embedding(24, WIDTH)
         self.shared = nn.Embedding(3, WIDTH)  # what every object token shares (--shared-features)
-        self.blocks = nn.ModuleList(Block(theta) for _ in range(layers))
-        self.norm = nn.LayerNorm(WIDTH)
+        self.blocks = nn.ModuleList(Block(theta, llama) for _ in range(layers))
+        self.norm = RmsNorm() if llama else nn.LayerNorm(WIDTH)
         self.head = nn.Linear(WIDTH, VOCAB, bias=False)
         for p in self.parameters():
             if p.dim() >= 2:
@@ -110,6 +121,7 @@ def main():
     p.add_argument("--patches-per-object", type=int, default=1)
     p.add_argument("--prefix", type=int, default=0, help="distinct tokens before the image")
     p.add_argument("--fillers", type=int, default=0, help="tokens between the question and the answer")
+    p.add_argument("--llama", action="store_true", help="LLaMA blocks: RMSNorm and a SwiGLU MLP")
     p.add_argument("--shared-features", action="store_true", help="add three embeddings every image token shares")
     p.add_argument("--grid-features", action="store_true", help="add a random row and column embedding to each image token")
     p.add_argument("--position-gap", type=int, default=0, help="positions skipped between image and text")
@@ -122,7 +134,7 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     random.seed(0)
-    model = Decoder(args.layers, args.rope_theta, args.position_gap)
+    model = Decoder(args.layers, args.rope_theta, args.position_gap, args.llama)
     model.shared_features = args.shared_features
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.05)
     start, right = time.time(), 0.0
