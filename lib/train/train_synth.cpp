@@ -311,7 +311,6 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
 
   const bool use_symbols = o.symbolic_steps > 0 || o.align_steps > 0;
   const int64_t grid = cfg.vision.image_size / cfg.vision.patch_size;
-  // Their own seed stream too (seed + 2), so adding the curriculum leaves the model's initial weights alone.
   std::vector<int64_t> colour_words, shape_words;
   if (o.symbol_words) {
     auto word = [&](const char* name) {
@@ -322,6 +321,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     for (synth::Colour c : synth::kColours) colour_words.push_back(word(synth::colour_name(c)));
     for (synth::Shape s : synth::kShapes) shape_words.push_back(word(synth::shape_name(s)));
   }
+  // Their own seed stream too (seed + 2), so adding the curriculum leaves the model's initial weights alone.
   SymbolTokens symbols(cfg.text.hidden_size, grid, o.seed + 2, colour_words, shape_words, o.symbol_zero_init);
   const at::Tensor word_table = model->language_model()->named_parameters()["embed_tokens.weight"];  // [V, D]
   symbols->to(options.device);

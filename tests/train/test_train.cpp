@@ -6,6 +6,8 @@
 #include <array>
 #include <fstream>
 #include <map>
+#include <string>
+#include <utility>
 
 #include "io/json_file.h"
 #include "pipeline/model_loader.h"
@@ -354,6 +356,59 @@ TEST_CASE("train: --question-types draws the training stream from those types on
   o.question_types = {"colour"};
   o.turns = 2;
   CHECK_THROWS_WITH(train_synth(o), Catch::Contains("--question-types needs --turns 1"));
+}
+
+TEST_CASE("train: a log window ends with its stage", "[train]") {
+  TempDir dir;
+  TrainSynthOptions o = quiet_options(dir.file("stages"));
+  o.steps = 3;
+  o.symbolic_steps = 1;
+  o.align_steps = 1;
+  o.batch = 1;
+  o.turns = 1;
+  o.log_every = 10;  // longer than the run: only stage ends and the last step close a window
+  train_synth(o);
+  std::vector<std::pair<int64_t, std::string>> windows;
+  std::ifstream log(o.work_dir + "/train_log.jsonl");
+  for (std::string line; std::getline(log, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.contains("stage")) windows.emplace_back(j["step"].get<int64_t>(), j["stage"].get<std::string>());
+  }
+  CHECK(windows == std::vector<std::pair<int64_t, std::string>>{{1, "symbolic"}, {2, "align"}, {3, "full"}});
+}
+
+TEST_CASE("train: --init-parts vision takes the tower from --init-from and starts projector and LLM fresh", "[train]") {
+  TempDir dir;
+  TrainSynthOptions source = sixteen_steps(dir.file("source"));
+  source.steps = 2;
+  train_synth(source);
+  TrainSynthOptions o = quiet_options(dir.file("vision-only"));
+  o.init_from = source.work_dir + "/checkpoint";
+  o.init_parts = "vision";
+  o.steps = 1;
+  o.batch = 1;
+  o.turns = 1;
+  o.lr = 1e-20;  // the one step must not move the weights measurably
+  o.warmup = 1;
+  train_synth(o);
+  c10::InferenceMode guard;
+  const auto trained = LlavaModelImpl::load(source.work_dir + "/checkpoint", ModelOptions{});
+  const auto started = LlavaModelImpl::load(o.work_dir + "/checkpoint", ModelOptions{});
+  const auto fresh = LlavaModelImpl::random(load_llava_config(synth_config()), ModelOptions{}, o.seed);
+  auto from_trained = trained->named_parameters(), from_fresh = fresh->named_parameters();
+  int64_t tower = 0, rest = 0;
+  for (const auto& item : started->named_parameters()) {
+    const bool in_tower = item.key().rfind("vision_tower.", 0) == 0;
+    const at::Tensor& want = in_tower ? from_trained[item.key()] : from_fresh[item.key()];
+    INFO(item.key());
+    CHECK(at::allclose(item.value(), want, 0.0, 1e-12));
+    (in_tower ? tower : rest) += 1;
+  }
+  CHECK(tower > 10);
+  CHECK(rest > 10);
+  // The trained run did move the language model: its weights are not the fresh ones.
+  CHECK_FALSE(at::equal(from_trained["language_model.embed_tokens.weight"], from_fresh["language_model.embed_tokens.weight"]));
+  CHECK(read_json_file(o.work_dir + "/checkpoint/state.json")["key"]["init_parts"] == "vision");
 }
 
 }  // namespace pb::test
