@@ -9,6 +9,8 @@
 #include <string>
 #include <utility>
 
+#include <torch/serialize.h>
+
 #include "io/json_file.h"
 #include "pipeline/model_loader.h"
 #include "test_files.h"
@@ -409,6 +411,34 @@ TEST_CASE("train: --init-parts vision takes the tower from --init-from and start
   // The trained run did move the language model: its weights are not the fresh ones.
   CHECK_FALSE(at::equal(from_trained["language_model.embed_tokens.weight"], from_fresh["language_model.embed_tokens.weight"]));
   CHECK(read_json_file(o.work_dir + "/checkpoint/state.json")["key"]["init_parts"] == "vision");
+}
+
+TEST_CASE("train: a run that goes on from a curriculum checkpoint starts from its symbol tables", "[train]") {
+  TempDir dir;
+  TrainSynthOptions source = sixteen_steps(dir.file("source"));
+  source.steps = 2;
+  source.symbolic_steps = 2;
+  train_synth(source);
+  TrainSynthOptions o = quiet_options(dir.file("next"));
+  o.init_from = source.work_dir + "/checkpoint";
+  o.steps = 1;
+  o.symbolic_steps = 1;
+  o.batch = 1;
+  o.turns = 1;
+  o.lr = 1e-20;  // the one step must not move the weights measurably
+  o.warmup = 1;
+  train_synth(o);
+  const LlavaConfig cfg = load_llava_config(synth_config());
+  auto tables = [&](const std::string& file) {
+    SymbolTokens symbols(cfg.text.hidden_size, cfg.vision.image_size / cfg.vision.patch_size, 99);
+    torch::load(symbols, file);
+    return symbols->named_parameters()["colour"].clone();
+  };
+  const at::Tensor trained = tables(source.work_dir + "/checkpoint/symbol_tokens.pt");
+  const at::Tensor started = tables(o.work_dir + "/checkpoint/symbol_tokens.pt");
+  const SymbolTokens fresh(cfg.text.hidden_size, cfg.vision.image_size / cfg.vision.patch_size, o.seed + 2);
+  CHECK(at::allclose(started, trained, 0.0, 1e-12));
+  CHECK_FALSE(at::allclose(fresh->named_parameters()["colour"], trained, 0.0, 1e-12));  // the source did train them
 }
 
 }  // namespace pb::test
