@@ -66,6 +66,13 @@ void setup_train_synth(CLI::App& app) {
   cmd->add_option("--init-parts", o->init_parts,
                   "What --init-from takes: all, or vision (the tower and patch heads; projector and LLM start fresh)")
       ->check(CLI::IsMember({"all", "vision"}))->capture_default_str();
+  cmd->add_option("--attention-supervision", o->attention_supervision,
+                  "Weight of -log(attention mass that the words naming an object or the sign put on its patches), "
+                  "added to symbolic and full steps (0 = off)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--supervised-layer", o->supervised_layer,
+                  "Decoder layer whose head-mean attention --attention-supervision supervises")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the weights and of the training stream")->capture_default_str();
   cmd->add_option("--precision", o->precision, "bf16 autocast or fp32")->check(CLI::IsMember({"bf16", "fp32"}))->capture_default_str();
   cmd->add_flag("--allow-precision-change", o->allow_precision_change,

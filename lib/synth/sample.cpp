@@ -72,27 +72,29 @@ void maybe_distractor_sign(Rng& rng, Scene& scene) {
 // The question about given facts, with its answers: one function per type, shared by the scene
 // builders below and extra_questions().
 Question ask_colour(Rng& rng, Shape shape, Colour colour) {
-  Question q{QuestionType::kColour, "", "", {}, "other", "", ""};
+  Question q{QuestionType::kColour, "", "", {}, "other", "", "", {}, false};
   q.text = rng.chance(0.5) ? fmt::format("What color is the {}?", shape_name(shape))
                            : fmt::format("What is the color of the {}?", shape_name(shape));
   q.answer = colour_name(colour);
+  q.referents = {{shape, std::nullopt}};
   q.annotators = ten(q.answer);
   if (colour == Colour::kPurple) add_variants(rng, q.annotators, "violet", 2);
   return q;
 }
 
 Question ask_shape(Rng& rng, Shape shape, Colour colour) {
-  Question q{QuestionType::kShape, "", "", {}, "other", "", ""};
+  Question q{QuestionType::kShape, "", "", {}, "other", "", "", {}, false};
   q.text = rng.chance(0.5) ? fmt::format("What shape is the {} object?", colour_name(colour))
                            : fmt::format("What is the shape of the {} object?", colour_name(colour));
   q.answer = shape_name(shape);
+  q.referents = {{std::nullopt, colour}};
   q.annotators = ten(q.answer);
   if (shape == Shape::kSquare) add_variants(rng, q.annotators, "rectangle", 1);
   return q;
 }
 
 Question ask_count(Rng& rng, bool by_shape, Shape shape, Colour colour, int64_t k) {
-  Question q{QuestionType::kCount, "", "", {}, "number", "", ""};
+  Question q{QuestionType::kCount, "", "", {}, "number", "", "", {}, false};
   if (by_shape) {
     q.text = fmt::format("How many {} are there?", shape_plural(shape));
   } else {
@@ -100,27 +102,30 @@ Question ask_count(Rng& rng, bool by_shape, Shape shape, Colour colour, int64_t 
                              : fmt::format("How many {} objects are in the image?", colour_name(colour));
   }
   q.answer = std::to_string(k);
+  q.referents = {by_shape ? Question::Referent{shape, std::nullopt} : Question::Referent{std::nullopt, colour}};
   q.annotators = ten(q.answer);
   add_variants(rng, q.annotators, number_word(k), 3);  // "2" / "two", as in VQAv2
   return q;
 }
 
 Question ask_exists(Rng& rng, Shape shape, Colour colour, bool yes) {
-  Question q{QuestionType::kExists, "", "", {}, "yes/no", "", ""};
+  Question q{QuestionType::kExists, "", "", {}, "yes/no", "", "", {}, false};
   q.text = rng.chance(0.5) ? fmt::format("Is there a {} {}?", colour_name(colour), shape_name(shape))
                            : fmt::format("Is there a {} {} in the image?", colour_name(colour), shape_name(shape));
   q.answer = yes ? "yes" : "no";
+  q.referents = {{shape, colour}};
   q.annotators = ten(q.answer);
   return q;
 }
 
 // `a` relative to `b` along the asked axis; the caller guarantees the gap.
 Question ask_spatial(Rng& rng, const Object& a, const Object& b, bool horizontal) {
-  Question q{QuestionType::kSpatial, "", "", {}, "other", "", ""};
+  Question q{QuestionType::kSpatial, "", "", {}, "other", "", "", {}, false};
   const double gap = horizontal ? a.cx - b.cx : a.cy - b.cy;
   const char* first = horizontal ? "left" : "above";
   const char* second = horizontal ? "right" : "below";
   const char* truth = gap < 0 ? first : second;
+  q.referents = {{a.shape, a.colour}, {b.shape, b.colour}};
   q.gqa_detailed = horizontal ? "relChooseLR" : "relChooseAB";
   if (rng.chance(0.5)) {
     q.gqa_structural = "choose";
@@ -141,10 +146,11 @@ Question ask_spatial(Rng& rng, const Object& a, const Object& b, bool horizontal
 }
 
 Question ask_reading(Rng& rng, const std::string& text) {
-  Question q{QuestionType::kReading, "", "", {}, "other", "", ""};
+  Question q{QuestionType::kReading, "", "", {}, "other", "", "", {}, false};
   static const char* forms[] = {"What does the sign say?", "What is written on the sign?", "What text is on the sign?"};
   q.text = forms[rng.integer(0, 2)];
   q.answer = lower(text);
+  q.about_sign = true;
   q.annotators = ten(q.answer);
   add_variants(rng, q.annotators, text, 2);  // capitalised as written; the VQA normaliser lower-cases it
   return q;
@@ -243,7 +249,7 @@ Sample make_sample(const std::string& split, uint64_t seed, int64_t index) {
   for (int attempt = 0;; ++attempt) {
     PB_CHECK(attempt < 1000, fmt::format("synth: no valid scene for sample {} of {}", index, split));
     s.scene = Scene{};
-    s.question = Question{type, "", "", {}, "", "", ""};
+    s.question = Question{type, "", "", {}, "", "", "", {}, false};
     draw_canvas_size(rng, s.scene);
     bool ok = false;
     switch (type) {

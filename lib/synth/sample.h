@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,14 @@ struct Question {
   std::string answer_type;               // VQAv2's: "yes/no" | "number" | "other"
   // GQA-style labels of spatial questions (structural "verify"/"choose", detailed type).
   std::string gqa_structural, gqa_detailed;
+  // What the question is about, for train-synth's attention supervision only (never written to the
+  // dataset files): the objects it names, each as a shape and / or a colour (nullopt = any), or the sign.
+  struct Referent {
+    std::optional<Shape> shape;
+    std::optional<Colour> colour;
+  };
+  std::vector<Referent> referents;
+  bool about_sign = false;
 };
 
 struct Sample {

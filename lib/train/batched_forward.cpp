@@ -32,8 +32,10 @@ at::Tensor rotate_half(const at::Tensor& x) {  // [..., hd]
 }
 
 // One decoder layer on [B, L, D], as LlamaDecoderLayerImpl::attention + finish do per row.
+// `probs_out`, when given, receives the attention probabilities [B, H, L, L] fp32 (with their graph).
 at::Tensor decoder_layer(const torch::nn::Module& layer, const TextConfig& cfg, const at::Tensor& x,
-                         const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& causal_mask) {
+                         const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& causal_mask,
+                         at::Tensor* probs_out = nullptr) {
   const int64_t b = x.size(0), l = x.size(1), h = cfg.num_attention_heads, hkv = cfg.num_key_value_heads;
   const int64_t hd = cfg.head_dim;
   const at::Tensor normed = sub<RmsNormImpl>(layer, "input_layernorm").forward(x);
@@ -50,6 +52,7 @@ at::Tensor decoder_layer(const torch::nn::Module& layer, const TextConfig& cfg, 
   at::Tensor scores = at::matmul(q, k.transpose(-1, -2)).to(at::kFloat) / std::sqrt(static_cast<double>(hd));
   scores = scores.masked_fill(causal_mask, -std::numeric_limits<float>::infinity());
   const at::Tensor p = at::softmax(scores, -1);  // [B, H, L, L] fp32
+  if (probs_out != nullptr) *probs_out = p;
   const at::Tensor attn = at::matmul(p.to(v.scalar_type()), v).transpose(1, 2).reshape({b, l, h * hd});
   const at::Tensor hidden = x + sub<LinearImpl>(layer, "self_attn.o_proj").forward(attn);
   const at::Tensor y = sub<RmsNormImpl>(layer, "post_attention_layernorm").forward(hidden);
@@ -73,8 +76,10 @@ at::Tensor feature_rows(const LlavaModelImpl& model, const TrainingBatch& batch)
 
 // Hidden states after the final norm, [B, L, D]; the projector's input rows in *features_out.
 // `image` [B, P, D], when defined, stands in for the projector's output (the tower is then not run).
+// With `probe_layer` >= 0, *probs_out receives that decoder layer's attention probabilities [B, H, L, L].
 at::Tensor final_hidden(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& image_in,
-                        at::Tensor* features_out = nullptr, at::Tensor* image_out = nullptr) {
+                        at::Tensor* features_out = nullptr, at::Tensor* image_out = nullptr,
+                        int64_t probe_layer = -1, at::Tensor* probs_out = nullptr) {
   const LlavaConfig& cfg = model.config();
   const auto children = model.named_children();
   const auto& projector = dynamic_cast<const ProjectorImpl&>(*children["multi_modal_projector"]);
@@ -105,14 +110,36 @@ at::Tensor final_hidden(const LlavaModelImpl& model, const TrainingBatch& batch,
   if (batch.hidden_keys.defined()) {
     causal = causal.unsqueeze(0).logical_or(batch.hidden_keys.to(causal.device()).unsqueeze(1)).unsqueeze(1);  // [B, 1, L, L]
   }
-  for (const auto& layer : lm->named_children()["layers"]->children()) {
-    x = decoder_layer(*layer, tc, x, cos, sin, causal);
+  const auto layers = lm->named_children()["layers"]->children();
+  PB_CHECK(probe_layer < static_cast<int64_t>(layers.size()),
+           fmt::format("attention supervision layer {} is past the last decoder layer ({})", probe_layer, layers.size() - 1));
+  for (size_t i = 0; i < layers.size(); ++i) {
+    x = decoder_layer(*layers[i], tc, x, cos, sin, causal, static_cast<int64_t>(i) == probe_layer ? probs_out : nullptr);
   }
   return sub<RmsNormImpl>(*lm, "norm").forward(x);
 }
 
 at::Tensor lm_head(const LlavaModelImpl& model) {
   return model.language_model()->named_parameters()["lm_head.weight"];
+}
+
+// The attention supervision loss of `batch` into out.attention_loss and out.focus_mass: at each mention's
+// position, -log of the head-mean attention mass on the patches it names.
+void attention_supervision(const TrainingBatch& batch, const at::Tensor& probs, BatchLoss& out) {
+  const int64_t p = batch.focus.size(2);
+  // [N] mentions that name something visible: row, spliced position, mention slot.
+  const at::Tensor named = batch.focus_query.ge(0).logical_and(batch.focus.any(-1)).nonzero();  // [N, 2]
+  out.focused_mentions = named.size(0);
+  if (out.focused_mentions == 0) return;
+  const at::Tensor row = named.select(1, 0), slot = named.select(1, 1);
+  const at::Tensor query = batch.focus_query.index({row, slot});
+  const at::Device device = probs.device();
+  const at::Tensor attended = probs.mean(1).index({row.to(device), query.to(device)}).narrow(1, batch.image_pos, p);  // [N, P]
+  const at::Tensor focus = batch.focus.index({row, slot}).to(device).to(at::kFloat);                                // [N, P]
+  const at::Tensor mass = (attended * focus).sum(-1);                                                                 // [N]
+  // 1e-6 keeps the log finite when a mass underflows; far below any mass that matters.
+  out.attention_loss = -(mass + 1e-6).log().mean();
+  out.focus_mass = mass.detach().mean().item<double>();
 }
 
 }  // namespace
@@ -125,9 +152,14 @@ at::Tensor batched_logits(const LlavaModelImpl& model, const TrainingBatch& batc
   return at::linear(final_hidden(model, batch, image), lm_head(model)).to(at::kFloat);
 }
 
-BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& image) {
+BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& image,
+                     int64_t supervised_layer) {
   BatchLoss out;
-  const at::Tensor hidden = final_hidden(model, batch, image, &out.vision_features, &out.image_embeds);  // [B, L, D]
+  at::Tensor probs;  // [B, H, L, L] of supervised_layer
+  const bool supervise = supervised_layer >= 0 && batch.focus.defined() && batch.focus_query.defined();
+  const at::Tensor hidden = final_hidden(model, batch, image, &out.vision_features, &out.image_embeds,
+                                         supervise ? supervised_layer : -1, &probs);  // [B, L, D]
+  if (supervise) attention_supervision(batch, probs, out);
   const at::Tensor targets = batch.targets.to(hidden.device());
   const at::Tensor where = targets.ne(-100);                 // [B, L]
   const at::Tensor rows = where.flatten().nonzero().squeeze(1);

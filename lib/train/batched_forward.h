@@ -19,6 +19,10 @@ struct TrainingBatch {
   at::Tensor answer_of;     // [B, L] int64: which answer of its row (0, 1, ...) a target belongs to, -1 elsewhere
   at::Tensor hidden_keys;   // [B, L] bool, optional: positions no query may attend to (train-synth's
                             // symbolic stage hides background image tokens at first)
+  // Attention supervision, optional: row b's mention k sits at spliced position focus_query[b][k] (-1 =
+  // none; M = the most mentions a row has) and names the patches focus[b][k].
+  at::Tensor focus;         // [B, M, P] bool
+  at::Tensor focus_query;   // [B, M] int64
 };
 
 // The vision tower alone: the feature layer's patch rows the projector would read, [B, P, Dv].
@@ -38,7 +42,15 @@ struct BatchLoss {
   at::Tensor vision_features;   // [B, P, Dv]: the feature layer's patch rows the projector reads (undefined
                                 // when `image` is given)
   at::Tensor image_embeds;      // [B, P, D]: the projector's output, or `image`
+  // Attention supervision (with `supervised_layer` >= 0 and batch.focus defined): the mean over mentions
+  // that name something visible of -log(the head-mean attention mass their position puts on it),
+  // undefined when there is none.
+  at::Tensor attention_loss;
+  double focus_mass = 0;         // that mass, averaged over those mentions
+  int64_t focused_mentions = 0;  // how many mentions it averages
 };
-BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& image = {});
+// `supervised_layer` >= 0 also computes attention_loss from that decoder layer's attention.
+BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& image = {},
+                     int64_t supervised_layer = -1);
 
 }  // namespace pb

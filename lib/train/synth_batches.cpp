@@ -45,6 +45,58 @@ std::vector<int64_t> flat_patch_labels(const synth::Scene& scene, const LlavaCon
 
 }  // namespace
 
+std::vector<Mention> question_mentions(const synth::Question& question, const std::vector<int64_t>& patch_labels) {
+  const auto p = static_cast<int64_t>(patch_labels.size()) / kPatchLabelRows;
+  auto label = [&](PatchLabelRow row, int64_t patch) { return patch_labels[static_cast<size_t>(row * p + patch)]; };
+  std::vector<Mention> out;
+  for (const synth::Question::Referent& r : question.referents) {
+    Mention m;
+    // The question names an object by its colour, its shape or both ("red star"); a plural ("stars")
+    // contains the singular, which mention_token finds as a word prefix.
+    if (r.colour) m.words = synth::colour_name(*r.colour);
+    if (r.shape) m.words += (m.words.empty() ? "" : " ") + std::string(synth::shape_name(*r.shape));
+    m.patches.assign(static_cast<size_t>(p), 0);
+    for (int64_t i = 0; i < p; ++i) {
+      // Patch labels are 1 + the enum's index, 0 where no object is (synth::PatchLabels).
+      const int64_t shape = label(kLabelShape, i), colour = label(kLabelColour, i);
+      const bool on = shape > 0 && (!r.shape || shape == 1 + static_cast<int64_t>(*r.shape)) &&
+                      (!r.colour || colour == 1 + static_cast<int64_t>(*r.colour));
+      m.patches[static_cast<size_t>(i)] = on ? 1 : 0;
+    }
+    out.push_back(std::move(m));
+  }
+  if (question.about_sign) {
+    Mention m{"sign", std::vector<uint8_t>(static_cast<size_t>(p), 0)};
+    for (int64_t i = 0; i < p; ++i) m.patches[static_cast<size_t>(i)] = label(kLabelCharacter, i) > 0 ? 1 : 0;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+int64_t mention_token(const SentencePieceTokenizer& tok, const std::vector<int64_t>& ids, int64_t from, int64_t to,
+                      const std::string& question, const std::string& words) {
+  // Spell the tokens out ("▁" is a space), remembering where each token ends.
+  std::string text;
+  std::vector<size_t> ends;  // ends[k]: text length after token from + k
+  for (int64_t k = from; k < to; ++k) {
+    const int64_t id = ids[static_cast<size_t>(k)];
+    if (id >= 0) {
+      std::string piece = tok.id_to_piece(static_cast<int32_t>(id));
+      for (size_t at = piece.find("\u2581"); at != std::string::npos; at = piece.find("\u2581", at)) piece.replace(at, 3, " ");
+      text += piece;
+    }
+    ends.push_back(text.size());
+  }
+  const size_t q = text.find(question);
+  PB_CHECK(q != std::string::npos, fmt::format("attention supervision: the question '{}' is not in its tokens", question));
+  const size_t w = text.find(" " + words, q > 0 ? q - 1 : 0);  // a whole word: after a space
+  PB_CHECK(w != std::string::npos && w < q + question.size(),
+           fmt::format("attention supervision: '{}' is not in the question '{}'", words, question));
+  const size_t last = w + 1 + words.size() - 1;  // the mention's last character
+  const auto k = std::upper_bound(ends.begin(), ends.end(), last) - ends.begin();  // first token ending past it
+  return from + static_cast<int64_t>(k);
+}
+
 std::vector<int64_t> question_type_slots(const std::vector<std::string>& names) {
   std::vector<int64_t> slots;
   for (const std::string& name : names) {
@@ -114,7 +166,13 @@ SynthExample make_synth_example(const SentencePieceTokenizer& tok, const LlavaCo
     ids.push_back(kEosId);
     add(ids, true);
   };
+  auto add_focus = [&](const synth::Question& q, int64_t from) {
+    for (Mention& m : question_mentions(q, e.patch_labels)) {
+      e.focus.push_back({mention_token(tok, e.ids, from, static_cast<int64_t>(e.ids.size()), q.text, m.words), std::move(m.patches)});
+    }
+  };
   add(e.prompt_ids, false);
+  add_focus(s.question, 0);
   add_answer(s.question.answer);
   if (turns > 1) {
     synth::Rng rng = synth::Rng::for_sample(split + "-turns", seed, static_cast<uint64_t>(index));
@@ -122,7 +180,9 @@ SynthExample make_synth_example(const SentencePieceTokenizer& tok, const LlavaCo
       // vicuna_v1 after a turn's "</s>": "USER: <msg> ASSISTANT:" (llava/conversation.py, SeparatorStyle.TWO).
       std::vector<int64_t> ids;
       for (int32_t id : tok.encode(fmt::format("USER: {}\n{} ASSISTANT:", q.text, kShortAnswerInstruction))) ids.push_back(id);
+      const auto from = static_cast<int64_t>(e.ids.size());
       add(ids, false);
+      add_focus(q, from);
       add_answer(q.answer);
     }
   }
@@ -147,6 +207,23 @@ TrainingBatch collate(const std::vector<SynthExample>& examples, int64_t image_s
   batch.ids = at::zeros({b, t}, at::kLong);  // pads: id 0 (unk), never a target and never attended to
   batch.targets = at::full({b, l}, -100, at::kLong);
   batch.answer_of = at::full({b, l}, -1, at::kLong);
+  size_t most_mentions = 0;
+  for (const SynthExample& e : examples) most_mentions = std::max(most_mentions, e.focus.size());
+  const auto m = static_cast<int64_t>(most_mentions);
+  batch.focus = at::zeros({b, m, image_tokens}, at::kBool);  // [B, M, P]
+  batch.focus_query = at::full({b, m}, -1, at::kLong);        // [B, M]
+  auto focus = batch.focus.accessor<bool, 3>();
+  auto focus_query = batch.focus_query.accessor<int64_t, 2>();
+  for (int64_t i = 0; i < b; ++i) {
+    const SynthExample& e = examples[static_cast<size_t>(i)];
+    for (size_t k = 0; k < e.focus.size(); ++k) {
+      const SynthExample::Focus& f = e.focus[k];
+      PB_CHECK(static_cast<int64_t>(f.patches.size()) == image_tokens, "focus mask length");
+      PB_CHECK(f.token > image_pos, "a mention must follow the image");
+      focus_query[i][static_cast<int64_t>(k)] = f.token - 1 + image_tokens;  // its spliced position
+      for (int64_t j = 0; j < image_tokens; ++j) focus[i][static_cast<int64_t>(k)][j] = f.patches[static_cast<size_t>(j)] != 0;
+    }
+  }
   auto ids = batch.ids.accessor<int64_t, 2>();
   auto targets = batch.targets.accessor<int64_t, 2>();
   auto answer_of = batch.answer_of.accessor<int64_t, 2>();

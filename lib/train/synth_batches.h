@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "io/model_config.h"
+#include "synth/sample.h"
 #include "tokenizer/sentencepiece.h"
 #include "train/batched_forward.h"
 
@@ -25,7 +26,29 @@ struct SynthExample {
   std::string type;                 // the first question's type
   std::vector<int64_t> patch_labels;  // [kPatchLabelRows, P]: colour, shape, sign character, character slot,
                                       // object centre per patch (synth::patch_labels)
+  // Attention supervision targets: for each thing a question names (an object, or the sign), the ids
+  // index of its mention's last token and the patches [P] it is (all 0 when nothing matches: a "no" to
+  // "is there ...").
+  struct Focus {
+    int64_t token = 0;
+    std::vector<uint8_t> patches;
+  };
+  std::vector<Focus> focus;
 };
+
+// What `question` names, in order (its referents, then the sign), as the words that name it in the
+// question text ("red star", "star", "red", "sign"), each with its patch mask [P] over flattened patch
+// labels [kPatchLabelRows, P] (patches of objects that match, or of the sign's characters).
+struct Mention {
+  std::string words;
+  std::vector<uint8_t> patches;
+};
+std::vector<Mention> question_mentions(const synth::Question& question, const std::vector<int64_t>& patch_labels);
+
+// The index in ids[from, to) of the token that ends the first occurrence of `words` (as whole words)
+// inside `question` as those tokens spell it; an error when the tokens do not spell it.
+int64_t mention_token(const SentencePieceTokenizer& tok, const std::vector<int64_t>& ids, int64_t from, int64_t to,
+                      const std::string& question, const std::string& words);
 
 // Sample `index` of `split` as a conversation of up to `turns` questions about its image: the
 // sample's own question first (exactly the evaluation prompt), then synth::extra_questions as later

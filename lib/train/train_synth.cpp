@@ -127,6 +127,10 @@ nlohmann::json trajectory_key(const TrainSynthOptions& o, const LlavaConfig& cfg
   if (o.symbol_zero_init) key["symbol_zero_init"] = true;
   if (!o.question_types.empty()) key["question_types"] = o.question_types;
   if (o.symbolic_hide_background > 0) key["symbolic_hide_background"] = o.symbolic_hide_background;
+  if (o.attention_supervision > 0) {
+    key["attention_supervision"] = o.attention_supervision;
+    key["supervised_layer"] = o.supervised_layer;
+  }
   // Only present for a run started from other weights, so checkpoints of runs from scratch stay valid.
   if (!o.init_from.empty()) key["init_from"] = file_hash((fs::path(o.init_from) / "model.safetensors").string());
   return key;
@@ -357,6 +361,9 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   std::vector<double> window;
   double window_token_acc = 0;
   double window_patch_loss = 0, window_align_loss = 0;
+  double window_attention_loss = 0, window_focus_mass = 0;  // attention supervision, over its steps
+  int64_t window_supervised_steps = 0;
+  const int64_t supervised_layer = o.attention_supervision > 0 ? o.supervised_layer : -1;
   int64_t window_answers = 0, window_correct_answers = 0;
   int64_t window_object_patches = 0, window_colour_right = 0, window_shape_right = 0;
   int64_t window_sign_patches = 0, window_character_right = 0;
@@ -409,7 +416,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
           break;
         case Stage::kSymbolic:  // no vision tower: the language model reads the symbolic tokens
           if (step < o.vision_steps + o.symbolic_hide_background) batch.hidden_keys = background_keys(batch);
-          loss = batch_loss(*model, batch, symbols->forward(batch.patch_labels, word_table));
+          loss = batch_loss(*model, batch, symbols->forward(batch.patch_labels, word_table), supervised_layer);
           break;
         case Stage::kAlign: {  // no language model: tower + projector learn to produce the symbolic tokens
           loss.vision_features = batched_vision_features(*model, batch);
@@ -419,7 +426,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
           break;
         }
         case Stage::kFull:
-          loss = batch_loss(*model, batch);
+          loss = batch_loss(*model, batch, {}, supervised_layer);
           if (use_symbols && o.align_loss_weight > 0) {
             align = alignment_loss(loss.image_embeds, symbols->forward(batch.patch_labels, word_table), batch.patch_labels);
           }
@@ -435,6 +442,12 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
         total = o.patch_loss_weight > 0 ? loss.loss + o.patch_loss_weight * patch.loss : loss.loss;
         if (align.defined()) total = total + o.align_loss_weight * align;
         break;
+    }
+    if (loss.attention_loss.defined()) {
+      total = total + o.attention_supervision * loss.attention_loss;
+      window_attention_loss += loss.attention_loss.item<double>();
+      window_focus_mass += loss.focus_mass;
+      ++window_supervised_steps;
     }
     total.backward();
     at::Tensor norm = at::zeros({}, at::kFloat);
@@ -482,6 +495,10 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
                               {"stage", stage_name(stage)}};
       if (window_answers > 0) entry["answer_accuracy"] = static_cast<double>(window_correct_answers) / static_cast<double>(window_answers);
       if (window_align_loss > 0) entry["align_loss"] = window_align_loss / static_cast<double>(window.size());
+      if (window_supervised_steps > 0) {
+        entry["attention_loss"] = window_attention_loss / static_cast<double>(window_supervised_steps);
+        entry["focus_mass"] = window_focus_mass / static_cast<double>(window_supervised_steps);
+      }
       const double object_patches = static_cast<double>(std::max<int64_t>(1, window_object_patches));
       if (use_heads) {
         entry["patch_loss"] = window_patch_loss / static_cast<double>(window.size());
@@ -495,8 +512,9 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
       if (!o.quiet) {
         // In the vision stage only its own end can be foreseen at this speed.
         const int64_t stage_end = vision_only ? o.vision_steps : o.steps;
-        const std::string answers =
+        std::string answers =
             window_answers > 0 ? fmt::format("  answer acc {:.3f}", static_cast<double>(window_correct_answers) / static_cast<double>(window_answers)) : "";
+        if (window_supervised_steps > 0) answers += fmt::format("  focus mass {:.2f}", window_focus_mass / static_cast<double>(window_supervised_steps));
         const double eta = per_sample_ms * static_cast<double>((stage_end - step) * o.batch) / 60000.0;
         const std::string patches =
             use_heads
@@ -513,6 +531,8 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
       window.clear();
       window_token_acc = 0;
       window_patch_loss = window_align_loss = 0;
+      window_attention_loss = window_focus_mass = 0;
+      window_supervised_steps = 0;
       window_answers = window_correct_answers = 0;
       window_object_patches = window_colour_right = window_shape_right = 0;
       window_sign_patches = window_character_right = 0;

@@ -63,6 +63,12 @@ struct TrainSynthOptions {
   // What --init-from takes: "all" (every weight) or "vision" (the vision tower and the patch heads; the
   // projector and the language model start from this run's random initialisation).
   std::string init_parts = "all";
+  // Attention supervision (docs/synthvqa.md): adds this weight times -log(the head-mean attention mass,
+  // in decoder layer `supervised_layer`, that the last token of each object's (or the sign's) mention in
+  // a question puts on that object's patches) to the loss of symbolic and full steps; 0 = off. It teaches
+  // the lookup that the answer loss alone does not find among 576 mostly-background tokens.
+  double attention_supervision = 0;
+  int64_t supervised_layer = 0;
   uint64_t seed = 0;         // weights and the training-sample stream
   std::string precision = "bf16";  // "bf16" (CPU/CUDA autocast, fp32 master weights) or "fp32"
   // Resuming a checkpoint made with the other --precision is refused unless this is set; then the new

@@ -59,6 +59,7 @@ class Block(nn.Module):
         if self.theta > 0:
             q, k = rotate(q, self.theta, positions), rotate(k, self.theta, positions)
         attn = ((q @ k.transpose(-1, -2)) / (WIDTH // HEADS) ** 0.5).masked_fill(mask, -1e9).softmax(-1)
+        self.attention = attn  # [B, H, L, L]
         x = x + self.out((attn @ v).transpose(1, 2).reshape(b, length, WIDTH))
         y = self.norm2(x)
         return x + self.down(F.silu(self.gate(y)) * self.up(y) if self.llama else F.silu(self.up(y)))
@@ -99,7 +100,7 @@ class Decoder(nn.Module):
 
 
 def batch(size, args):
-    objects, text, answers = [], [], []
+    objects, text, answers, focus = [], [], [], []
     for _ in range(size):
         shapes = random.sample(SHAPES, random.randint(1, 5))
         scene = [[random.choice(COLOURS), s] for s in shapes]
@@ -108,10 +109,11 @@ def batch(size, args):
         random.shuffle(slots)
         prefix = [[PREFIX0 + i, PREFIX0 + i] for i in range(args.prefix)]
         asked = random.choice(scene)
+        focus.append([0] * len(prefix) + [int(o == asked) for o in slots])
         objects.append(prefix + slots)
         text.append([WHAT, COLOR, IS, THE, asked[1], QMARK] + [FILLER0 + i for i in range(args.fillers)])
         answers.append(asked[0])
-    return torch.tensor(objects), torch.tensor(text), torch.tensor(answers)
+    return torch.tensor(objects), torch.tensor(text), torch.tensor(answers), torch.tensor(focus, dtype=torch.bool)
 
 
 def main():
@@ -126,6 +128,11 @@ def main():
     p.add_argument("--grid-features", action="store_true", help="add a random row and column embedding to each image token")
     p.add_argument("--position-gap", type=int, default=0, help="positions skipped between image and text")
     p.add_argument("--rope-theta", type=float, default=10000.0, help="0 = learned absolute positions")
+    p.add_argument("--attention-supervision", type=float, default=0.0,
+                   help="weight of -log(attention mass on the asked object's tokens), at the answer position")
+    p.add_argument("--supervise-span", action="store_true",
+                   help="supervise every position from the question's shape word to the answer, not only the answer's")
+    p.add_argument("--supervised-layer", type=int, default=1, help="the block whose mean-over-heads attention is supervised")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--batch", type=int, default=48, help="questions per step")
     p.add_argument("--steps", type=int, default=300)
@@ -137,22 +144,31 @@ def main():
     model = Decoder(args.layers, args.rope_theta, args.position_gap, args.llama)
     model.shared_features = args.shared_features
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.05)
-    start, right = time.time(), 0.0
+    start, right, supervised_mass = time.time(), 0.0, 0.0
     for step in range(1, args.steps + 1):
         for group in opt.param_groups:
             group["lr"] = args.lr * min(1.0, step / 50)
-        objects, text, answers = batch(args.batch, args)
+        objects, text, answers, focus = batch(args.batch, args)
         grid = torch.randint(0, 24, (objects.shape[0], objects.shape[1], 2)) if args.grid_features else None
         logits = model(objects, grid, text)[:, -1]
         loss = F.cross_entropy(logits, answers)
+        mass = torch.zeros(())
+        if args.attention_supervision > 0:
+            span = args.fillers + 2 if args.supervise_span else 1  # shape word, "?", fillers
+            attention = model.blocks[args.supervised_layer].attention.mean(1)[:, -span:]  # [B, span, L]
+            masses = (attention[..., : focus.shape[1]] * focus[:, None]).sum(-1)  # [B, span]
+            loss = loss + args.attention_supervision * -(masses + 1e-6).log().mean()
+            mass = masses[:, -1]  # the answer position's
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         right += (logits.argmax(-1) == answers).float().mean().item()
+        supervised_mass += mass.mean().item()
         if step % 50 == 0:
-            print(f"step {step}  loss {loss.item():.3f}  answer accuracy {right / 50:.3f}  {time.time() - start:.0f} s", flush=True)
-            right = 0.0
+            print(f"step {step}  loss {loss.item():.3f}  answer accuracy {right / 50:.3f}  "
+                  f"attention on the asked object {supervised_mass / 50:.3f}  {time.time() - start:.0f} s", flush=True)
+            right, supervised_mass = 0.0, 0.0
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <string>
@@ -439,6 +441,110 @@ TEST_CASE("train: a run that goes on from a curriculum checkpoint starts from it
   const SymbolTokens fresh(cfg.text.hidden_size, cfg.vision.image_size / cfg.vision.patch_size, o.seed + 2);
   CHECK(at::allclose(started, trained, 0.0, 1e-12));
   CHECK_FALSE(at::allclose(fresh->named_parameters()["colour"], trained, 0.0, 1e-12));  // the source did train them
+}
+
+
+TEST_CASE("train: a question names objects (or the sign) by words whose last token attention supervision finds", "[train]") {
+  const LlavaConfig cfg = load_llava_config(synth_config());
+  const auto tok = SentencePieceTokenizer::load(synth_tokenizer());
+  for (int64_t index = 0; index < 6; ++index) {  // one sample of each type (kQuestionTypes order)
+    const synth::Sample s = synth::make_sample("val", 0, index);
+    const SynthExample e = make_synth_example(tok, cfg, "val", 0, index, 1);
+    const std::vector<Mention> mentions = question_mentions(s.question, e.patch_labels);
+    REQUIRE(e.focus.size() == mentions.size());
+    REQUIRE(!mentions.empty());
+    const auto p = static_cast<int64_t>(mentions[0].patches.size());
+    const auto image = std::find(e.ids.begin(), e.ids.end(), -200) - e.ids.begin();  // the image marker
+    for (size_t k = 0; k < mentions.size(); ++k) {
+      const Mention& m = mentions[k];
+      CHECK(e.focus[k].patches == m.patches);
+      // The mention's token is the one that completes its words in the text after the image.
+      auto text_until = [&](int64_t last) {
+        std::vector<int32_t> ids;
+        for (int64_t j = image + 1; j <= last; ++j) ids.push_back(static_cast<int32_t>(e.ids[static_cast<size_t>(j)]));
+        return tok.decode(ids);
+      };
+      CHECK_THAT(text_until(e.focus[k].token), Catch::Contains(m.words));
+      CHECK_THAT(text_until(e.focus[k].token - 1), !Catch::Contains(m.words));
+      int64_t on = 0;
+      for (int64_t i = 0; i < p; ++i) {
+        const int64_t colour = e.patch_labels[static_cast<size_t>(kLabelColour * p + i)];
+        const int64_t shape = e.patch_labels[static_cast<size_t>(kLabelShape * p + i)];
+        const int64_t character = e.patch_labels[static_cast<size_t>(kLabelCharacter * p + i)];
+        bool want = false;
+        if (m.words == "sign") {
+          want = character > 0;
+        } else {
+          const synth::Question::Referent& r = s.question.referents[k];
+          want = shape > 0 && (!r.shape || shape == 1 + static_cast<int64_t>(*r.shape)) &&
+                 (!r.colour || colour == 1 + static_cast<int64_t>(*r.colour));
+        }
+        CHECK((m.patches[static_cast<size_t>(i)] != 0) == want);
+        on += want ? 1 : 0;
+      }
+      if (s.question.type != synth::QuestionType::kExists) CHECK(on > 0);  // what is asked about is visible
+    }
+  }
+  // The words are found as whole words of the question, in its own tokens.
+  const std::vector<int64_t> ids = [&] {
+    std::vector<int64_t> out;
+    for (int32_t id : tok.encode("USER: How many red objects are there? ASSISTANT:")) out.push_back(id);
+    return out;
+  }();
+  const int64_t at = mention_token(tok, ids, 0, static_cast<int64_t>(ids.size()), "How many red objects are there?", "red");
+  CHECK(tok.decode({static_cast<int32_t>(ids[static_cast<size_t>(at)])}).find("red") != std::string::npos);
+  CHECK_THROWS_WITH(mention_token(tok, ids, 0, static_cast<int64_t>(ids.size()), "How many red objects are there?", "blue"),
+                    Catch::Contains("'blue' is not in the question"));
+  CHECK_THROWS_WITH(mention_token(tok, ids, 0, static_cast<int64_t>(ids.size()), "What color is the star?", "star"),
+                    Catch::Contains("is not in its tokens"));
+  // "Is there a red star?" answered "no" names nothing in the image: an empty focus.
+  synth::Question absent;
+  absent.referents = {{synth::Shape::kStar, synth::Colour::kRed}};
+  std::vector<int64_t> labels(static_cast<size_t>(kPatchLabelRows * 4), 0);
+  labels[static_cast<size_t>(kLabelShape * 4 + 1)] = 1 + static_cast<int64_t>(synth::Shape::kStar);
+  labels[static_cast<size_t>(kLabelColour * 4 + 1)] = 1 + static_cast<int64_t>(synth::Colour::kBlue);
+  CHECK(question_mentions(absent, labels)[0].patches == std::vector<uint8_t>(4, 0));
+  CHECK(question_mentions(absent, labels)[0].words == "red star");
+  absent.referents[0].colour = synth::Colour::kBlue;
+  CHECK(question_mentions(absent, labels)[0].patches == std::vector<uint8_t>{0, 1, 0, 0});
+}
+
+TEST_CASE("train: attention supervision is -log of the attention mass a mention puts on what it names", "[train]") {
+  c10::InferenceMode guard;
+  const LlavaConfig cfg = load_llava_config(synth_config());
+  const auto model = LlavaModelImpl::random(cfg, ModelOptions{}, 3);
+  const auto tok = SentencePieceTokenizer::load(synth_tokenizer());
+  TrainingBatch batch = collate({make_synth_example(tok, cfg, "val", 0, 0)}, cfg.vision.image_size, model->image_tokens());
+  const int64_t p = model->image_tokens(), first = batch.image_pos;
+  REQUIRE(batch.focus.size(1) == 1);  // a colour question names one object
+  const at::Tensor focus = batch.focus[0][0];  // [P]
+  REQUIRE(focus.any().item<bool>());
+  CHECK(batch.focus_query[0][0].item<int64_t>() > first + p);
+  const BatchLoss open = batch_loss(*model, batch, {}, 0);
+  REQUIRE(open.attention_loss.defined());
+  CHECK(open.focused_mentions == 1);
+  CHECK(open.focus_mass > 0.0);
+  CHECK(open.focus_mass < 1.0);
+  CHECK(open.attention_loss.item<double>() == Approx(-std::log(open.focus_mass + 1e-6)).epsilon(1e-4));
+  // Hiding the other image patches gives the focus more of the mention's attention (layer 0 reads the
+  // embeddings, which no mask changes, so only the softmax's denominator shrinks).
+  batch.hidden_keys = at::zeros(batch.targets.sizes(), at::kBool);
+  batch.hidden_keys.narrow(1, first, p).copy_(~focus.unsqueeze(0));
+  const BatchLoss only = batch_loss(*model, batch, {}, 0);
+  CHECK(only.focus_mass > 5 * open.focus_mass);
+  // Everything after the mention is invisible to it: hiding it changes nothing.
+  const int64_t query = batch.focus_query[0][0].item<int64_t>();
+  batch.hidden_keys.zero_();
+  batch.hidden_keys.narrow(1, query + 1, batch.targets.size(1) - query - 1).fill_(true);
+  CHECK(batch_loss(*model, batch, {}, 0).focus_mass == Approx(open.focus_mass).epsilon(1e-5));
+  // Hiding the focus patches leaves no mass on them: -log(1e-6).
+  batch.hidden_keys.zero_();
+  batch.hidden_keys.narrow(1, first, p).copy_(focus.unsqueeze(0));
+  const BatchLoss none = batch_loss(*model, batch, {}, 0);
+  CHECK(none.focus_mass == 0.0);
+  CHECK(none.attention_loss.item<double>() == Approx(-std::log(1e-6)).epsilon(1e-4));
+  // Off by default.
+  CHECK_FALSE(batch_loss(*model, batch).attention_loss.defined());
 }
 
 }  // namespace pb::test
