@@ -70,6 +70,10 @@ void setup_train_synth(CLI::App& app) {
                   "Weight of -log(attention mass that the words naming an object or the sign put on its patches), "
                   "added to symbolic and full steps (0 = off)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--route-supervision", o->route_supervision,
+                  "With --attention-supervision: weight of -log(attention mass, one layer later, that the position "
+                  "predicting an answer puts on its question's mentions) (0 = off)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--supervised-layer", o->supervised_layer,
                   "Decoder layer whose head-mean attention --attention-supervision supervises")
       ->check(CLI::NonNegativeNumber)->capture_default_str();

@@ -76,10 +76,10 @@ at::Tensor feature_rows(const LlavaModelImpl& model, const TrainingBatch& batch)
 
 // Hidden states after the final norm, [B, L, D]; the projector's input rows in *features_out.
 // `image` [B, P, D], when defined, stands in for the projector's output (the tower is then not run).
-// With `probe_layer` >= 0, *probs_out receives that decoder layer's attention probabilities [B, H, L, L].
+// probs_out[i], when given, receives decoder layer probe_layers[i]'s attention probabilities [B, H, L, L].
 at::Tensor final_hidden(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& image_in,
                         at::Tensor* features_out = nullptr, at::Tensor* image_out = nullptr,
-                        int64_t probe_layer = -1, at::Tensor* probs_out = nullptr) {
+                        const std::vector<int64_t>& probe_layers = {}, std::vector<at::Tensor>* probs_out = nullptr) {
   const LlavaConfig& cfg = model.config();
   const auto children = model.named_children();
   const auto& projector = dynamic_cast<const ProjectorImpl&>(*children["multi_modal_projector"]);
@@ -111,10 +111,20 @@ at::Tensor final_hidden(const LlavaModelImpl& model, const TrainingBatch& batch,
     causal = causal.unsqueeze(0).logical_or(batch.hidden_keys.to(causal.device()).unsqueeze(1)).unsqueeze(1);  // [B, 1, L, L]
   }
   const auto layers = lm->named_children()["layers"]->children();
-  PB_CHECK(probe_layer < static_cast<int64_t>(layers.size()),
-           fmt::format("attention supervision layer {} is past the last decoder layer ({})", probe_layer, layers.size() - 1));
+  if (probs_out != nullptr) probs_out->assign(probe_layers.size(), at::Tensor());
+  for (const int64_t layer : probe_layers) {
+    PB_CHECK(layer >= 0 && layer < static_cast<int64_t>(layers.size()),
+             fmt::format("attention supervision layer {} is not a decoder layer (0-{})", layer, layers.size() - 1));
+  }
   for (size_t i = 0; i < layers.size(); ++i) {
-    x = decoder_layer(*layers[i], tc, x, cos, sin, causal, static_cast<int64_t>(i) == probe_layer ? probs_out : nullptr);
+    at::Tensor* probs = nullptr;
+    for (size_t j = 0; j < probe_layers.size() && probs_out != nullptr; ++j) {
+      if (probe_layers[j] == static_cast<int64_t>(i)) probs = &(*probs_out)[j];
+    }
+    x = decoder_layer(*layers[i], tc, x, cos, sin, causal, probs);
+    if (probs != nullptr) {  // a layer probed twice hands the same probabilities to both
+      for (size_t j = 0; j < probe_layers.size(); ++j) if (probe_layers[j] == static_cast<int64_t>(i)) (*probs_out)[j] = *probs;
+    }
   }
   return sub<RmsNormImpl>(*lm, "norm").forward(x);
 }
@@ -123,23 +133,65 @@ at::Tensor lm_head(const LlavaModelImpl& model) {
   return model.language_model()->named_parameters()["lm_head.weight"];
 }
 
-// The attention supervision loss of `batch` into out.attention_loss and out.focus_mass: at each mention's
-// position, -log of the head-mean attention mass on the patches it names.
-void attention_supervision(const TrainingBatch& batch, const at::Tensor& probs, BatchLoss& out) {
+// The attention supervision losses of `batch` (BatchLoss::attention_loss, route_loss): at each mention's
+// position, -log of the head-mean attention mass of `mention_probs` on the patches it names; at the position
+// that predicts each answer's first token, -log of that of `route_probs` on its question's mentions.
+void attention_supervision(const TrainingBatch& batch, const at::Tensor& mention_probs, const at::Tensor& route_probs,
+                           BatchLoss& out) {
   const int64_t p = batch.focus.size(2);
   // [N] mentions that name something visible: row, spliced position, mention slot.
   const at::Tensor named = batch.focus_query.ge(0).logical_and(batch.focus.any(-1)).nonzero();  // [N, 2]
   out.focused_mentions = named.size(0);
-  if (out.focused_mentions == 0) return;
-  const at::Tensor row = named.select(1, 0), slot = named.select(1, 1);
-  const at::Tensor query = batch.focus_query.index({row, slot});
-  const at::Device device = probs.device();
-  const at::Tensor attended = probs.mean(1).index({row.to(device), query.to(device)}).narrow(1, batch.image_pos, p);  // [N, P]
-  const at::Tensor focus = batch.focus.index({row, slot}).to(device).to(at::kFloat);                                // [N, P]
-  const at::Tensor mass = (attended * focus).sum(-1);                                                                 // [N]
-  // 1e-6 keeps the log finite when a mass underflows; far below any mass that matters.
-  out.attention_loss = -(mass + 1e-6).log().mean();
-  out.focus_mass = mass.detach().mean().item<double>();
+  if (out.focused_mentions > 0) {
+    const at::Tensor row = named.select(1, 0), slot = named.select(1, 1);
+    const at::Tensor query = batch.focus_query.index({row, slot});
+    const at::Device device = mention_probs.device();
+    const at::Tensor attended =
+        mention_probs.mean(1).index({row.to(device), query.to(device)}).narrow(1, batch.image_pos, p);  // [N, P]
+    const at::Tensor focus = batch.focus.index({row, slot}).to(device).to(at::kFloat);                   // [N, P]
+    const at::Tensor mass = (attended * focus).sum(-1);                                                    // [N]
+    // 1e-6 keeps the log finite when a mass underflows; far below any mass that matters.
+    out.attention_loss = -(mass + 1e-6).log().mean();
+    out.focus_mass = mass.detach().mean().item<double>();
+  }
+  if (!route_probs.defined()) return;
+  // Each answer's first predicting position and its question's mention positions.
+  const int64_t b = batch.answer_of.size(0), l = batch.answer_of.size(1), m = batch.focus_query.size(1);
+  auto answers = batch.answer_of.accessor<int64_t, 2>();
+  auto mention_at = batch.focus_query.accessor<int64_t, 2>();
+  auto mention_answer = batch.mention_of.accessor<int64_t, 2>();
+  std::vector<int64_t> rows, queries;
+  std::vector<uint8_t> keys;  // [R, L] flattened: 1 on the answer's mentions
+  for (int64_t i = 0; i < b; ++i) {
+    int64_t last = -1;
+    for (int64_t t = 0; t < l; ++t) {
+      const int64_t k = answers[i][t];
+      if (k < 0 || k == last) continue;
+      last = k;  // t predicts answer k's first token
+      std::vector<uint8_t> row_keys(static_cast<size_t>(l), 0);
+      bool any = false;
+      for (int64_t j = 0; j < m; ++j) {
+        if (mention_answer[i][j] == k && mention_at[i][j] >= 0 && mention_at[i][j] < t) {
+          row_keys[static_cast<size_t>(mention_at[i][j])] = 1;
+          any = true;
+        }
+      }
+      if (!any) continue;
+      rows.push_back(i);
+      queries.push_back(t);
+      keys.insert(keys.end(), row_keys.begin(), row_keys.end());
+    }
+  }
+  out.routed_answers = static_cast<int64_t>(rows.size());
+  if (rows.empty()) return;
+  const at::Device device = route_probs.device();
+  const auto r = static_cast<int64_t>(rows.size());
+  const at::Tensor key_mask = at::from_blob(keys.data(), {r, l}, at::kByte).to(device).to(at::kFloat);  // [R, L]
+  const at::Tensor attended = route_probs.mean(1).index(
+      {at::tensor(rows, at::kLong).to(device), at::tensor(queries, at::kLong).to(device)});            // [R, L]
+  const at::Tensor mass = (attended * key_mask).sum(-1);                                                 // [R]
+  out.route_loss = -(mass + 1e-6).log().mean();
+  out.route_mass = mass.detach().mean().item<double>();
 }
 
 }  // namespace
@@ -153,13 +205,16 @@ at::Tensor batched_logits(const LlavaModelImpl& model, const TrainingBatch& batc
 }
 
 BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& image,
-                     int64_t supervised_layer) {
+                     int64_t supervised_layer, int64_t routed_layer) {
   BatchLoss out;
-  at::Tensor probs;  // [B, H, L, L] of supervised_layer
   const bool supervise = supervised_layer >= 0 && batch.focus.defined() && batch.focus_query.defined();
-  const at::Tensor hidden = final_hidden(model, batch, image, &out.vision_features, &out.image_embeds,
-                                         supervise ? supervised_layer : -1, &probs);  // [B, L, D]
-  if (supervise) attention_supervision(batch, probs, out);
+  const bool route = supervise && routed_layer >= 0 && batch.mention_of.defined() && batch.answer_of.defined();
+  std::vector<int64_t> layers;
+  if (supervise) layers.push_back(supervised_layer);
+  if (route) layers.push_back(routed_layer);
+  std::vector<at::Tensor> probs;  // [B, H, L, L] of each of `layers`
+  const at::Tensor hidden = final_hidden(model, batch, image, &out.vision_features, &out.image_embeds, layers, &probs);  // [B, L, D]
+  if (supervise) attention_supervision(batch, probs[0], route ? probs[1] : at::Tensor(), out);
   const at::Tensor targets = batch.targets.to(hidden.device());
   const at::Tensor where = targets.ne(-100);                 // [B, L]
   const at::Tensor rows = where.flatten().nonzero().squeeze(1);

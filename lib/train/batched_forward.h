@@ -23,6 +23,7 @@ struct TrainingBatch {
   // none; M = the most mentions a row has) and names the patches focus[b][k].
   at::Tensor focus;         // [B, M, P] bool
   at::Tensor focus_query;   // [B, M] int64
+  at::Tensor mention_of;    // [B, M] int64: the answer (turn) whose question holds the mention, -1 = none
 };
 
 // The vision tower alone: the feature layer's patch rows the projector would read, [B, P, Dv].
@@ -48,9 +49,16 @@ struct BatchLoss {
   at::Tensor attention_loss;
   double focus_mass = 0;         // that mass, averaged over those mentions
   int64_t focused_mentions = 0;  // how many mentions it averages
+  // Routing supervision (also with `routed_layer` >= 0): the mean over answers whose question has a
+  // mention of -log(the head-mean attention mass that the position predicting the answer's first
+  // token puts on those mentions' tokens), undefined when there is none.
+  at::Tensor route_loss;
+  double route_mass = 0;
+  int64_t routed_answers = 0;
 };
-// `supervised_layer` >= 0 also computes attention_loss from that decoder layer's attention.
+// `supervised_layer` >= 0 also computes attention_loss from that decoder layer's attention, and
+// `routed_layer` >= 0 with it route_loss from that layer's.
 BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& image = {},
-                     int64_t supervised_layer = -1);
+                     int64_t supervised_layer = -1, int64_t routed_layer = -1);
 
 }  // namespace pb

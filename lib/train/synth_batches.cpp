@@ -166,10 +166,13 @@ SynthExample make_synth_example(const SentencePieceTokenizer& tok, const LlavaCo
     ids.push_back(kEosId);
     add(ids, true);
   };
+  int64_t turn = 0;
   auto add_focus = [&](const synth::Question& q, int64_t from) {
     for (Mention& m : question_mentions(q, e.patch_labels)) {
-      e.focus.push_back({mention_token(tok, e.ids, from, static_cast<int64_t>(e.ids.size()), q.text, m.words), std::move(m.patches)});
+      e.focus.push_back({mention_token(tok, e.ids, from, static_cast<int64_t>(e.ids.size()), q.text, m.words),
+                         std::move(m.patches), turn});
     }
+    ++turn;
   };
   add(e.prompt_ids, false);
   add_focus(s.question, 0);
@@ -212,8 +215,10 @@ TrainingBatch collate(const std::vector<SynthExample>& examples, int64_t image_s
   const auto m = static_cast<int64_t>(most_mentions);
   batch.focus = at::zeros({b, m, image_tokens}, at::kBool);  // [B, M, P]
   batch.focus_query = at::full({b, m}, -1, at::kLong);        // [B, M]
+  batch.mention_of = at::full({b, m}, -1, at::kLong);         // [B, M]
   auto focus = batch.focus.accessor<bool, 3>();
   auto focus_query = batch.focus_query.accessor<int64_t, 2>();
+  auto mention_of = batch.mention_of.accessor<int64_t, 2>();
   for (int64_t i = 0; i < b; ++i) {
     const SynthExample& e = examples[static_cast<size_t>(i)];
     for (size_t k = 0; k < e.focus.size(); ++k) {
@@ -221,6 +226,7 @@ TrainingBatch collate(const std::vector<SynthExample>& examples, int64_t image_s
       PB_CHECK(static_cast<int64_t>(f.patches.size()) == image_tokens, "focus mask length");
       PB_CHECK(f.token > image_pos, "a mention must follow the image");
       focus_query[i][static_cast<int64_t>(k)] = f.token - 1 + image_tokens;  // its spliced position
+      mention_of[i][static_cast<int64_t>(k)] = f.turn;
       for (int64_t j = 0; j < image_tokens; ++j) focus[i][static_cast<int64_t>(k)][j] = f.patches[static_cast<size_t>(j)] != 0;
     }
   }

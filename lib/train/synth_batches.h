@@ -32,6 +32,7 @@ struct SynthExample {
   struct Focus {
     int64_t token = 0;
     std::vector<uint8_t> patches;
+    int64_t turn = 0;  // which answer's question it is in
   };
   std::vector<Focus> focus;
 };

@@ -130,6 +130,7 @@ nlohmann::json trajectory_key(const TrainSynthOptions& o, const LlavaConfig& cfg
   if (o.attention_supervision > 0) {
     key["attention_supervision"] = o.attention_supervision;
     key["supervised_layer"] = o.supervised_layer;
+    if (o.route_supervision > 0) key["route_supervision"] = o.route_supervision;
   }
   // Only present for a run started from other weights, so checkpoints of runs from scratch stay valid.
   if (!o.init_from.empty()) key["init_from"] = file_hash((fs::path(o.init_from) / "model.safetensors").string());
@@ -247,6 +248,8 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   if (o.batch <= 0 || o.steps <= 0) throw Error("train-synth: --steps and --batch must be positive");
   const std::vector<int64_t> type_slots = question_type_slots(o.question_types);
   if (!type_slots.empty() && o.turns != 1) throw Error("--question-types needs --turns 1: later turns ask questions of any type");
+  PB_CHECK(o.route_supervision == 0 || o.attention_supervision > 0,
+           "train-synth: --route-supervision needs --attention-supervision (it supervises the layer after it)");
   if (o.init_parts != "all" && o.init_parts != "vision") throw Error(fmt::format("--init-parts '{}' must be all or vision", o.init_parts));
   if (o.symbolic_steps < 0 || o.align_steps < 0 || o.vision_steps < 0) {
     throw Error("train-synth: --vision-steps, --symbolic-steps and --align-steps must not be negative");
@@ -364,6 +367,9 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   double window_attention_loss = 0, window_focus_mass = 0;  // attention supervision, over its steps
   int64_t window_supervised_steps = 0;
   const int64_t supervised_layer = o.attention_supervision > 0 ? o.supervised_layer : -1;
+  const int64_t routed_layer = o.attention_supervision > 0 && o.route_supervision > 0 ? o.supervised_layer + 1 : -1;
+  double window_route_loss = 0, window_route_mass = 0;
+  int64_t window_routed_steps = 0;
   int64_t window_answers = 0, window_correct_answers = 0;
   int64_t window_object_patches = 0, window_colour_right = 0, window_shape_right = 0;
   int64_t window_sign_patches = 0, window_character_right = 0;
@@ -416,7 +422,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
           break;
         case Stage::kSymbolic:  // no vision tower: the language model reads the symbolic tokens
           if (step < o.vision_steps + o.symbolic_hide_background) batch.hidden_keys = background_keys(batch);
-          loss = batch_loss(*model, batch, symbols->forward(batch.patch_labels, word_table), supervised_layer);
+          loss = batch_loss(*model, batch, symbols->forward(batch.patch_labels, word_table), supervised_layer, routed_layer);
           break;
         case Stage::kAlign: {  // no language model: tower + projector learn to produce the symbolic tokens
           loss.vision_features = batched_vision_features(*model, batch);
@@ -426,7 +432,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
           break;
         }
         case Stage::kFull:
-          loss = batch_loss(*model, batch, {}, supervised_layer);
+          loss = batch_loss(*model, batch, {}, supervised_layer, routed_layer);
           if (use_symbols && o.align_loss_weight > 0) {
             align = alignment_loss(loss.image_embeds, symbols->forward(batch.patch_labels, word_table), batch.patch_labels);
           }
@@ -448,6 +454,12 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
       window_attention_loss += loss.attention_loss.item<double>();
       window_focus_mass += loss.focus_mass;
       ++window_supervised_steps;
+    }
+    if (loss.route_loss.defined()) {
+      total = total + o.route_supervision * loss.route_loss;
+      window_route_loss += loss.route_loss.item<double>();
+      window_route_mass += loss.route_mass;
+      ++window_routed_steps;
     }
     total.backward();
     at::Tensor norm = at::zeros({}, at::kFloat);
@@ -499,6 +511,10 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
         entry["attention_loss"] = window_attention_loss / static_cast<double>(window_supervised_steps);
         entry["focus_mass"] = window_focus_mass / static_cast<double>(window_supervised_steps);
       }
+      if (window_routed_steps > 0) {
+        entry["route_loss"] = window_route_loss / static_cast<double>(window_routed_steps);
+        entry["route_mass"] = window_route_mass / static_cast<double>(window_routed_steps);
+      }
       const double object_patches = static_cast<double>(std::max<int64_t>(1, window_object_patches));
       if (use_heads) {
         entry["patch_loss"] = window_patch_loss / static_cast<double>(window.size());
@@ -515,6 +531,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
         std::string answers =
             window_answers > 0 ? fmt::format("  answer acc {:.3f}", static_cast<double>(window_correct_answers) / static_cast<double>(window_answers)) : "";
         if (window_supervised_steps > 0) answers += fmt::format("  focus mass {:.2f}", window_focus_mass / static_cast<double>(window_supervised_steps));
+        if (window_routed_steps > 0) answers += fmt::format("  route mass {:.2f}", window_route_mass / static_cast<double>(window_routed_steps));
         const double eta = per_sample_ms * static_cast<double>((stage_end - step) * o.batch) / 60000.0;
         const std::string patches =
             use_heads
@@ -533,6 +550,8 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
       window_patch_loss = window_align_loss = 0;
       window_attention_loss = window_focus_mass = 0;
       window_supervised_steps = 0;
+      window_route_loss = window_route_mass = 0;
+      window_routed_steps = 0;
       window_answers = window_correct_answers = 0;
       window_object_patches = window_colour_right = window_shape_right = 0;
       window_sign_patches = window_character_right = 0;

@@ -69,6 +69,11 @@ struct TrainSynthOptions {
   // the lookup that the answer loss alone does not find among 576 mostly-background tokens.
   double attention_supervision = 0;
   int64_t supervised_layer = 0;
+  // Routing supervision (with attention_supervision): adds this weight times -log(the head-mean
+  // attention mass, in decoder layer supervised_layer + 1, that the position predicting each answer's
+  // first token puts on its question's mentions); 0 = off. The answer position must find those few
+  // words among 576 image tokens, the same plateau one hop later.
+  double route_supervision = 0;
   uint64_t seed = 0;         // weights and the training-sample stream
   std::string precision = "bf16";  // "bf16" (CPU/CUDA autocast, fp32 master weights) or "fp32"
   // Resuming a checkpoint made with the other --precision is refused unless this is set; then the new

@@ -509,7 +509,7 @@ TEST_CASE("train: a question names objects (or the sign) by words whose last tok
   CHECK(question_mentions(absent, labels)[0].patches == std::vector<uint8_t>{0, 1, 0, 0});
 }
 
-TEST_CASE("train: attention supervision is -log of the attention mass a mention puts on what it names", "[train]") {
+TEST_CASE("train: attention supervision is -log of the attention mass a mention puts on what it names, and routing that of the answer on the mention", "[train]") {
   c10::InferenceMode guard;
   const LlavaConfig cfg = load_llava_config(synth_config());
   const auto model = LlavaModelImpl::random(cfg, ModelOptions{}, 3);
@@ -545,6 +545,19 @@ TEST_CASE("train: attention supervision is -log of the attention mass a mention 
   CHECK(none.attention_loss.item<double>() == Approx(-std::log(1e-6)).epsilon(1e-4));
   // Off by default.
   CHECK_FALSE(batch_loss(*model, batch).attention_loss.defined());
+  CHECK_FALSE(batch_loss(*model, batch, {}, 0).route_loss.defined());
+
+  // Routing: the position that predicts the answer, one layer later, attends to the mention's token.
+  batch.hidden_keys = at::Tensor();
+  const BatchLoss routed = batch_loss(*model, batch, {}, 0, 1);
+  REQUIRE(routed.route_loss.defined());
+  CHECK(routed.routed_answers == 1);
+  CHECK(routed.route_mass > 0.0);
+  CHECK(routed.route_loss.item<double>() == Approx(-std::log(routed.route_mass + 1e-6)).epsilon(1e-4));
+  CHECK(routed.focus_mass == Approx(open.focus_mass).epsilon(1e-6));  // the mention loss is unchanged
+  batch.hidden_keys = at::zeros(batch.targets.sizes(), at::kBool);
+  batch.hidden_keys[0][query] = true;  // the mention's token out of view
+  CHECK(batch_loss(*model, batch, {}, 0, 1).route_mass == 0.0);
 }
 
 }  // namespace pb::test
