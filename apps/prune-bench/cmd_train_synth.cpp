@@ -74,6 +74,9 @@ void setup_train_synth(CLI::App& app) {
                   "With --attention-supervision: weight of -log(attention mass, one layer later, that the position "
                   "predicting an answer puts on its question's mentions) (0 = off)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--supervised-heads", o->supervised_heads,
+                  "Attention and routing supervision act on the mean of the first this-many heads (0 = all)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--supervised-layer", o->supervised_layer,
                   "Decoder layer whose head-mean attention --attention-supervision supervises")
       ->check(CLI::NonNegativeNumber)->capture_default_str();

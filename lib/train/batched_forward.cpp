@@ -133,9 +133,10 @@ at::Tensor lm_head(const LlavaModelImpl& model) {
   return model.language_model()->named_parameters()["lm_head.weight"];
 }
 
-// The attention supervision losses of `batch` (BatchLoss::attention_loss, route_loss): at each mention's
-// position, -log of the head-mean attention mass of `mention_probs` on the patches it names; at the position
-// that predicts each answer's first token, -log of that of `route_probs` on its question's mentions.
+// The attention supervision losses of `batch` (BatchLoss::attention_loss, route_loss) from head-mean
+// attention probabilities [B, L, L]: at each mention's position, -log of the mass of `mention_probs` on the
+// patches it names; at the position that predicts each answer's first token, -log of that of `route_probs`
+// on its question's mentions.
 void attention_supervision(const TrainingBatch& batch, const at::Tensor& mention_probs, const at::Tensor& route_probs,
                            BatchLoss& out) {
   const int64_t p = batch.focus.size(2);
@@ -147,7 +148,7 @@ void attention_supervision(const TrainingBatch& batch, const at::Tensor& mention
     const at::Tensor query = batch.focus_query.index({row, slot});
     const at::Device device = mention_probs.device();
     const at::Tensor attended =
-        mention_probs.mean(1).index({row.to(device), query.to(device)}).narrow(1, batch.image_pos, p);  // [N, P]
+        mention_probs.index({row.to(device), query.to(device)}).narrow(1, batch.image_pos, p);  // [N, P]
     const at::Tensor focus = batch.focus.index({row, slot}).to(device).to(at::kFloat);                   // [N, P]
     const at::Tensor mass = (attended * focus).sum(-1);                                                    // [N]
     // 1e-6 keeps the log finite when a mass underflows; far below any mass that matters.
@@ -187,7 +188,7 @@ void attention_supervision(const TrainingBatch& batch, const at::Tensor& mention
   const at::Device device = route_probs.device();
   const auto r = static_cast<int64_t>(rows.size());
   const at::Tensor key_mask = at::from_blob(keys.data(), {r, l}, at::kByte).to(device).to(at::kFloat);  // [R, L]
-  const at::Tensor attended = route_probs.mean(1).index(
+  const at::Tensor attended = route_probs.index(
       {at::tensor(rows, at::kLong).to(device), at::tensor(queries, at::kLong).to(device)});            // [R, L]
   const at::Tensor mass = (attended * key_mask).sum(-1);                                                 // [R]
   out.route_loss = -(mass + 1e-6).log().mean();
@@ -205,7 +206,7 @@ at::Tensor batched_logits(const LlavaModelImpl& model, const TrainingBatch& batc
 }
 
 BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& image,
-                     int64_t supervised_layer, int64_t routed_layer) {
+                     int64_t supervised_layer, int64_t routed_layer, int64_t supervised_heads) {
   BatchLoss out;
   const bool supervise = supervised_layer >= 0 && batch.focus.defined() && batch.focus_query.defined();
   const bool route = supervise && routed_layer >= 0 && batch.mention_of.defined() && batch.answer_of.defined();
@@ -214,7 +215,13 @@ BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, co
   if (route) layers.push_back(routed_layer);
   std::vector<at::Tensor> probs;  // [B, H, L, L] of each of `layers`
   const at::Tensor hidden = final_hidden(model, batch, image, &out.vision_features, &out.image_embeds, layers, &probs);  // [B, L, D]
-  if (supervise) attention_supervision(batch, probs[0], route ? probs[1] : at::Tensor(), out);
+  // [B, H, L, L] -> the supervised heads' [B, L, L] mean.
+  auto head_mean = [&](const at::Tensor& p) {
+    PB_CHECK(supervised_heads >= 0 && supervised_heads <= p.size(1),
+             fmt::format("--supervised-heads {} is not between 0 and the {} heads", supervised_heads, p.size(1)));
+    return (supervised_heads == 0 ? p : p.narrow(1, 0, supervised_heads)).mean(1);
+  };
+  if (supervise) attention_supervision(batch, head_mean(probs[0]), route ? head_mean(probs[1]) : at::Tensor(), out);
   const at::Tensor targets = batch.targets.to(hidden.device());
   const at::Tensor where = targets.ne(-100);                 // [B, L]
   const at::Tensor rows = where.flatten().nonzero().squeeze(1);

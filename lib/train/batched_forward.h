@@ -57,8 +57,9 @@ struct BatchLoss {
   int64_t routed_answers = 0;
 };
 // `supervised_layer` >= 0 also computes attention_loss from that decoder layer's attention, and
-// `routed_layer` >= 0 with it route_loss from that layer's.
+// `routed_layer` >= 0 with it route_loss from that layer's; both from the mean over the first
+// `supervised_heads` heads of the layer (0 = all heads).
 BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& image = {},
-                     int64_t supervised_layer = -1, int64_t routed_layer = -1);
+                     int64_t supervised_layer = -1, int64_t routed_layer = -1, int64_t supervised_heads = 0);
 
 }  // namespace pb

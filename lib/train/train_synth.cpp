@@ -131,6 +131,7 @@ nlohmann::json trajectory_key(const TrainSynthOptions& o, const LlavaConfig& cfg
     key["attention_supervision"] = o.attention_supervision;
     key["supervised_layer"] = o.supervised_layer;
     if (o.route_supervision > 0) key["route_supervision"] = o.route_supervision;
+    if (o.supervised_heads > 0) key["supervised_heads"] = o.supervised_heads;
   }
   // Only present for a run started from other weights, so checkpoints of runs from scratch stay valid.
   if (!o.init_from.empty()) key["init_from"] = file_hash((fs::path(o.init_from) / "model.safetensors").string());
@@ -422,7 +423,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
           break;
         case Stage::kSymbolic:  // no vision tower: the language model reads the symbolic tokens
           if (step < o.vision_steps + o.symbolic_hide_background) batch.hidden_keys = background_keys(batch);
-          loss = batch_loss(*model, batch, symbols->forward(batch.patch_labels, word_table), supervised_layer, routed_layer);
+          loss = batch_loss(*model, batch, symbols->forward(batch.patch_labels, word_table), supervised_layer, routed_layer, o.supervised_heads);
           break;
         case Stage::kAlign: {  // no language model: tower + projector learn to produce the symbolic tokens
           loss.vision_features = batched_vision_features(*model, batch);
@@ -432,7 +433,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
           break;
         }
         case Stage::kFull:
-          loss = batch_loss(*model, batch, {}, supervised_layer, routed_layer);
+          loss = batch_loss(*model, batch, {}, supervised_layer, routed_layer, o.supervised_heads);
           if (use_symbols && o.align_loss_weight > 0) {
             align = alignment_loss(loss.image_embeds, symbols->forward(batch.patch_labels, word_table), batch.patch_labels);
           }

@@ -74,6 +74,9 @@ struct TrainSynthOptions {
   // first token puts on its question's mentions); 0 = off. The answer position must find those few
   // words among 576 image tokens, the same plateau one hop later.
   double route_supervision = 0;
+  // Both supervise the mean of the first this-many heads of their layer (0 = all), so the other heads
+  // stay free for what the answer also needs (the question's type words).
+  int64_t supervised_heads = 0;
   uint64_t seed = 0;         // weights and the training-sample stream
   std::string precision = "bf16";  // "bf16" (CPU/CUDA autocast, fp32 master weights) or "fp32"
   // Resuming a checkpoint made with the other --precision is refused unless this is set; then the new

@@ -555,6 +555,11 @@ TEST_CASE("train: attention supervision is -log of the attention mass a mention 
   CHECK(routed.route_mass > 0.0);
   CHECK(routed.route_loss.item<double>() == Approx(-std::log(routed.route_mass + 1e-6)).epsilon(1e-4));
   CHECK(routed.focus_mass == Approx(open.focus_mass).epsilon(1e-6));  // the mention loss is unchanged
+  // --supervised-heads: the mean over the first heads only; the two heads' masses average to the whole's.
+  const BatchLoss first_head = batch_loss(*model, batch, {}, 0, 1, 1);
+  CHECK(std::abs(first_head.focus_mass - open.focus_mass) > 1e-6);
+  CHECK(batch_loss(*model, batch, {}, 0, 1, 2).focus_mass == Approx(open.focus_mass).epsilon(1e-6));
+  CHECK_THROWS_WITH(batch_loss(*model, batch, {}, 0, 1, 3), Catch::Contains("--supervised-heads 3"));
   batch.hidden_keys = at::zeros(batch.targets.sizes(), at::kBool);
   batch.hidden_keys[0][query] = true;  // the mention's token out of view
   CHECK(batch_loss(*model, batch, {}, 0, 1).route_mass == 0.0);
