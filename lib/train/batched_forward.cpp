@@ -245,6 +245,22 @@ BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, co
     const at::Tensor present = at::zeros({targets.size(0) * per_row}, at::kLong).index_add_(0, slot, at::ones_like(slot));
     out.answers = present.gt(0).sum().item<int64_t>();
     out.correct_answers = present.gt(0).logical_and(wrong.eq(0)).sum().item<int64_t>();
+    if (batch.answer_type.defined()) {
+      auto types = batch.answer_type.accessor<int64_t, 2>();
+      auto seen = present.accessor<int64_t, 1>();
+      auto missed = wrong.accessor<int64_t, 1>();
+      for (int64_t slot = 0; slot < present.size(0); ++slot) {
+        const int64_t row = slot / per_row, k = slot % per_row;
+        if (seen[slot] == 0 || k >= batch.answer_type.size(1) || types[row][k] < 0) continue;
+        const auto type = static_cast<size_t>(types[row][k]);
+        if (out.answers_by_type.size() <= type) {
+          out.answers_by_type.resize(type + 1, 0);
+          out.correct_answers_by_type.resize(type + 1, 0);
+        }
+        ++out.answers_by_type[type];
+        if (missed[slot] == 0) ++out.correct_answers_by_type[type];
+      }
+    }
   }
   return out;
 }

@@ -24,6 +24,7 @@ struct TrainingBatch {
   at::Tensor focus;         // [B, M, P] bool
   at::Tensor focus_query;   // [B, M] int64
   at::Tensor mention_of;    // [B, M] int64: the answer (turn) whose question holds the mention, -1 = none
+  at::Tensor answer_type;   // [B, A] int64, optional: answer k's question type (synth::kQuestionTypes index), -1 = none
 };
 
 // The vision tower alone: the feature layer's patch rows the projector would read, [B, P, Dv].
@@ -40,6 +41,8 @@ struct BatchLoss {
   int64_t correct_samples = 0;  // rows whose every target token is right (teacher forced)
   int64_t answers = 0;          // answers (one per turn)
   int64_t correct_answers = 0;  // answers whose every token and EOS is right (teacher forced)
+  // The same two counts per question type (index = TrainingBatch::answer_type's), when it is given.
+  std::vector<int64_t> answers_by_type, correct_answers_by_type;
   at::Tensor vision_features;   // [B, P, Dv]: the feature layer's patch rows the projector reads (undefined
                                 // when `image` is given)
   at::Tensor image_embeds;      // [B, P, D]: the projector's output, or `image`

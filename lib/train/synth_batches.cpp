@@ -168,6 +168,8 @@ SynthExample make_synth_example(const SentencePieceTokenizer& tok, const LlavaCo
   };
   int64_t turn = 0;
   auto add_focus = [&](const synth::Question& q, int64_t from) {
+    const auto* type = std::find(synth::kQuestionTypes.begin(), synth::kQuestionTypes.end(), q.type);
+    e.answer_types.push_back(static_cast<int64_t>(type - synth::kQuestionTypes.begin()));
     for (Mention& m : question_mentions(q, e.patch_labels)) {
       e.focus.push_back({mention_token(tok, e.ids, from, static_cast<int64_t>(e.ids.size()), q.text, m.words),
                          std::move(m.patches), turn});
@@ -216,6 +218,14 @@ TrainingBatch collate(const std::vector<SynthExample>& examples, int64_t image_s
   batch.focus = at::zeros({b, m, image_tokens}, at::kBool);  // [B, M, P]
   batch.focus_query = at::full({b, m}, -1, at::kLong);        // [B, M]
   batch.mention_of = at::full({b, m}, -1, at::kLong);         // [B, M]
+  size_t most_answers = 0;
+  for (const SynthExample& e : examples) most_answers = std::max(most_answers, e.answer_types.size());
+  batch.answer_type = at::full({b, static_cast<int64_t>(most_answers)}, -1, at::kLong);  // [B, A]
+  auto answer_type = batch.answer_type.accessor<int64_t, 2>();
+  for (int64_t i = 0; i < b; ++i) {
+    const std::vector<int64_t>& types = examples[static_cast<size_t>(i)].answer_types;
+    for (size_t k = 0; k < types.size(); ++k) answer_type[i][static_cast<int64_t>(k)] = types[k];
+  }
   auto focus = batch.focus.accessor<bool, 3>();
   auto focus_query = batch.focus_query.accessor<int64_t, 2>();
   auto mention_of = batch.mention_of.accessor<int64_t, 2>();

@@ -35,6 +35,7 @@ struct SynthExample {
     int64_t turn = 0;  // which answer's question it is in
   };
   std::vector<Focus> focus;
+  std::vector<int64_t> answer_types;  // per answer (turn): its question's type, an index into synth::kQuestionTypes
 };
 
 // What `question` names, in order (its referents, then the sign), as the words that name it in the

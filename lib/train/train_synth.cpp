@@ -372,6 +372,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   double window_route_loss = 0, window_route_mass = 0;
   int64_t window_routed_steps = 0;
   int64_t window_answers = 0, window_correct_answers = 0;
+  std::vector<int64_t> window_answers_by_type, window_correct_by_type;  // index: synth::kQuestionTypes
   int64_t window_object_patches = 0, window_colour_right = 0, window_shape_right = 0;
   int64_t window_sign_patches = 0, window_character_right = 0;
   // Speed is measured per logging window: a vision-stage step costs a fraction of a full one, so an
@@ -484,6 +485,12 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     window_token_acc += static_cast<double>(loss.correct_tokens) / static_cast<double>(std::max<int64_t>(1, loss.tokens));
     window_answers += loss.answers;
     window_correct_answers += loss.correct_answers;
+    window_answers_by_type.resize(std::max(window_answers_by_type.size(), loss.answers_by_type.size()), 0);
+    window_correct_by_type.resize(window_answers_by_type.size(), 0);
+    for (size_t t = 0; t < loss.answers_by_type.size(); ++t) {
+      window_answers_by_type[t] += loss.answers_by_type[t];
+      window_correct_by_type[t] += loss.correct_answers_by_type[t];
+    }
     if (align.defined()) window_align_loss += align.item<double>();
     if (use_heads && patch.loss.defined()) {
       window_patch_loss += patch.loss.item<double>();
@@ -507,6 +514,11 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
                               {"grad_norm", norm.item<double>()}, {"ms_per_sample", per_sample_ms},
                               {"stage", stage_name(stage)}};
       if (window_answers > 0) entry["answer_accuracy"] = static_cast<double>(window_correct_answers) / static_cast<double>(window_answers);
+      for (size_t t = 0; t < window_answers_by_type.size(); ++t) {
+        if (window_answers_by_type[t] == 0) continue;
+        entry["answer_accuracy_by_type"][synth::question_type_name(synth::kQuestionTypes[t])] =
+            static_cast<double>(window_correct_by_type[t]) / static_cast<double>(window_answers_by_type[t]);
+      }
       if (window_align_loss > 0) entry["align_loss"] = window_align_loss / static_cast<double>(window.size());
       if (window_supervised_steps > 0) {
         entry["attention_loss"] = window_attention_loss / static_cast<double>(window_supervised_steps);
@@ -554,6 +566,8 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
       window_route_loss = window_route_mass = 0;
       window_routed_steps = 0;
       window_answers = window_correct_answers = 0;
+      window_answers_by_type.clear();
+      window_correct_by_type.clear();
       window_object_patches = window_colour_right = window_shape_right = 0;
       window_sign_patches = window_character_right = 0;
     }

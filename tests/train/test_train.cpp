@@ -545,6 +545,10 @@ TEST_CASE("train: attention supervision is -log of the attention mass a mention 
   CHECK(none.attention_loss.item<double>() == Approx(-std::log(1e-6)).epsilon(1e-4));
   // Off by default.
   CHECK_FALSE(batch_loss(*model, batch).attention_loss.defined());
+  // Answers are also counted per question type: one colour answer (kQuestionTypes[0]).
+  const BatchLoss typed = batch_loss(*model, batch);
+  CHECK(typed.answers_by_type == std::vector<int64_t>{1});
+  CHECK(typed.correct_answers_by_type == std::vector<int64_t>{typed.correct_answers});
   CHECK_FALSE(batch_loss(*model, batch, {}, 0).route_loss.defined());
 
   // Routing: the position that predicts the answer, one layer later, attends to the mention's token.
