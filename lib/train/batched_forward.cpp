@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -117,14 +118,11 @@ at::Tensor final_hidden(const LlavaModelImpl& model, const TrainingBatch& batch,
              fmt::format("attention supervision layer {} is not a decoder layer (0-{})", layer, layers.size() - 1));
   }
   for (size_t i = 0; i < layers.size(); ++i) {
-    at::Tensor* probs = nullptr;
-    for (size_t j = 0; j < probe_layers.size() && probs_out != nullptr; ++j) {
-      if (probe_layers[j] == static_cast<int64_t>(i)) probs = &(*probs_out)[j];
-    }
-    x = decoder_layer(*layers[i], tc, x, cos, sin, causal, probs);
-    if (probs != nullptr) {  // a layer probed twice hands the same probabilities to both
-      for (size_t j = 0; j < probe_layers.size(); ++j) if (probe_layers[j] == static_cast<int64_t>(i)) (*probs_out)[j] = *probs;
-    }
+    const auto layer = static_cast<int64_t>(i);
+    const bool probed = probs_out != nullptr && std::count(probe_layers.begin(), probe_layers.end(), layer) > 0;
+    at::Tensor probs;  // [B, H, L, L]
+    x = decoder_layer(*layers[i], tc, x, cos, sin, causal, probed ? &probs : nullptr);
+    for (size_t j = 0; probed && j < probe_layers.size(); ++j) if (probe_layers[j] == layer) (*probs_out)[j] = probs;
   }
   return sub<RmsNormImpl>(*lm, "norm").forward(x);
 }

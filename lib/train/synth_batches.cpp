@@ -5,6 +5,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <algorithm>
+#include <string_view>
 
 #include "core/error.h"
 #include "datasets/question_text.h"
@@ -81,8 +82,9 @@ int64_t mention_token(const SentencePieceTokenizer& tok, const std::vector<int64
   for (int64_t k = from; k < to; ++k) {
     const int64_t id = ids[static_cast<size_t>(k)];
     if (id >= 0) {
+      constexpr std::string_view kSpace = "\u2581";  // SentencePiece's word-boundary mark
       std::string piece = tok.id_to_piece(static_cast<int32_t>(id));
-      for (size_t at = piece.find("\u2581"); at != std::string::npos; at = piece.find("\u2581", at)) piece.replace(at, 3, " ");
+      for (size_t at = piece.find(kSpace); at != std::string::npos; at = piece.find(kSpace, at)) piece.replace(at, kSpace.size(), " ");
       text += piece;
     }
     ends.push_back(text.size());

@@ -52,6 +52,12 @@ TrainSynthOptions sixteen_steps(const std::string& work_dir) {
   return o;
 }
 
+// The first SynthVQA val sample (a colour question, one turn) as a batch for `model`.
+TrainingBatch first_val_batch(const LlavaConfig& cfg, const LlavaModelImpl& model) {
+  const auto tok = SentencePieceTokenizer::load(synth_tokenizer());
+  return collate({make_synth_example(tok, cfg, "val", 0, 0)}, cfg.vision.image_size, model.image_tokens());
+}
+
 }  // namespace
 
 TEST_CASE("train: the batched training forward equals the inference prefill, row by row", "[train]") {
@@ -326,8 +332,7 @@ TEST_CASE("train: hidden keys take image tokens out of every query's view", "[tr
   c10::InferenceMode guard;
   const LlavaConfig cfg = load_llava_config(synth_config());
   const auto model = LlavaModelImpl::random(cfg, ModelOptions{}, 3);
-  const auto tok = SentencePieceTokenizer::load(synth_tokenizer());
-  TrainingBatch batch = collate({make_synth_example(tok, cfg, "val", 0, 0)}, cfg.vision.image_size, model->image_tokens());
+  TrainingBatch batch = first_val_batch(cfg, *model);
   const int64_t p = model->image_tokens(), first = batch.image_pos, after = first + p;
   const at::Tensor image = at::randn({1, p, cfg.text.hidden_size});  // [1, P, D]
   batch.hidden_keys = at::zeros(batch.targets.sizes(), at::kBool);
@@ -513,8 +518,7 @@ TEST_CASE("train: attention supervision is -log of the attention mass a mention 
   c10::InferenceMode guard;
   const LlavaConfig cfg = load_llava_config(synth_config());
   const auto model = LlavaModelImpl::random(cfg, ModelOptions{}, 3);
-  const auto tok = SentencePieceTokenizer::load(synth_tokenizer());
-  TrainingBatch batch = collate({make_synth_example(tok, cfg, "val", 0, 0)}, cfg.vision.image_size, model->image_tokens());
+  TrainingBatch batch = first_val_batch(cfg, *model);
   const int64_t p = model->image_tokens(), first = batch.image_pos;
   REQUIRE(batch.focus.size(1) == 1);  // a colour question names one object
   const at::Tensor focus = batch.focus[0][0];  // [P]
