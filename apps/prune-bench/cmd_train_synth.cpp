@@ -74,8 +74,18 @@ void setup_train_synth(CLI::App& app) {
                   "With --attention-supervision: weight of -log(attention mass, one layer later, that the position "
                   "predicting an answer puts on its question's mentions) (0 = off)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--count-supervision", o->count_supervision,
+                  "With --attention-supervision: weight of the cross-entropy that spreads a count question's mention's "
+                  "attention evenly over the counted objects' centres and BOS, in place of its mass target (0 = off)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--read-supervision", o->read_supervision,
+                  "Weight of -log(attention mass, in --read-layer, that each position predicting a reading answer's "
+                  "token puts on the sign characters it spells) (0 = off)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--read-layer", o->read_layer, "Decoder layer whose head-mean attention --read-supervision supervises")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--supervised-heads", o->supervised_heads,
-                  "Attention and routing supervision act on the mean of the first this-many heads (0 = all)")
+                  "Attention, routing, count and reading supervision act on the mean of the first this-many heads (0 = all)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--supervised-layer", o->supervised_layer,
                   "Decoder layer whose head-mean attention --attention-supervision supervises")

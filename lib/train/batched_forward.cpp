@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
+#include <utility>
 
 #include "core/error.h"
 #include "spec/model_spec.h"
@@ -131,29 +133,51 @@ at::Tensor lm_head(const LlavaModelImpl& model) {
   return model.language_model()->named_parameters()["lm_head.weight"];
 }
 
-// The attention supervision losses of `batch` (BatchLoss::attention_loss, route_loss) from head-mean
-// attention probabilities [B, L, L]: at each mention's position, -log of the mass of `mention_probs` on the
-// patches it names; at the position that predicts each answer's first token, -log of that of `route_probs`
-// on its question's mentions.
-void attention_supervision(const TrainingBatch& batch, const at::Tensor& mention_probs, const at::Tensor& route_probs,
-                           BatchLoss& out) {
+// The attention of each selected (row, query) of head-mean probabilities [B, L, L] over the image.  // [N, P]
+at::Tensor image_attention(const at::Tensor& probs, const at::Tensor& row, const at::Tensor& query, int64_t image_pos, int64_t p) {
+  const at::Device device = probs.device();
+  return probs.index({row.to(device), query.to(device)}).narrow(1, image_pos, p);
+}
+
+// -log of the mass of `attended` [N, P] on `mask` [N, P]: the mean (the loss) and the mean mass.
+std::pair<at::Tensor, double> mass_loss(const at::Tensor& attended, const at::Tensor& mask) {
+  const at::Tensor mass = (attended * mask.to(attended.device()).to(at::kFloat)).sum(-1);  // [N]
+  // 1e-6 keeps the log finite when a mass underflows; far below any mass that matters.
+  return {-(mass + 1e-6).log().mean(), mass.detach().mean().item<double>()};
+}
+
+// BatchLoss::attention_loss (mentions, or with `count_centres` the uncounted ones) and count_loss.
+void mention_supervision(const TrainingBatch& batch, const at::Tensor& probs, bool count_centres, BatchLoss& out) {
   const int64_t p = batch.focus.size(2);
-  // [N] mentions that name something visible: row, spliced position, mention slot.
-  const at::Tensor named = batch.focus_query.ge(0).logical_and(batch.focus.any(-1)).nonzero();  // [N, 2]
+  at::Tensor counted = batch.focus_counted.defined() && count_centres ? batch.focus_counted : at::zeros_like(batch.focus_query, at::kBool);
+  // [N, 2] mentions that name something visible (row, mention slot), outside the counted ones.
+  const at::Tensor named = batch.focus_query.ge(0).logical_and(batch.focus.any(-1)).logical_and(~counted).nonzero();
   out.focused_mentions = named.size(0);
   if (out.focused_mentions > 0) {
     const at::Tensor row = named.select(1, 0), slot = named.select(1, 1);
-    const at::Tensor query = batch.focus_query.index({row, slot});
-    const at::Device device = mention_probs.device();
-    const at::Tensor attended =
-        mention_probs.index({row.to(device), query.to(device)}).narrow(1, batch.image_pos, p);  // [N, P]
-    const at::Tensor focus = batch.focus.index({row, slot}).to(device).to(at::kFloat);                   // [N, P]
-    const at::Tensor mass = (attended * focus).sum(-1);                                                    // [N]
-    // 1e-6 keeps the log finite when a mass underflows; far below any mass that matters.
-    out.attention_loss = -(mass + 1e-6).log().mean();
-    out.focus_mass = mass.detach().mean().item<double>();
+    const at::Tensor attended = image_attention(probs, row, batch.focus_query.index({row, slot}), batch.image_pos, p);
+    std::tie(out.attention_loss, out.focus_mass) = mass_loss(attended, batch.focus.index({row, slot}));
   }
-  if (!route_probs.defined()) return;
+  const at::Tensor counts = batch.focus_query.ge(0).logical_and(counted).nonzero();  // [C, 2]
+  out.counted_mentions = counts.size(0);
+  if (out.counted_mentions == 0) return;
+  // Attention spread evenly over k centres and BOS carries k in the share BOS keeps (1 / (k + 1)), which
+  // a mass target on the objects alone would erase; "none there" is the all-BOS case.
+  const at::Tensor row = counts.select(1, 0), slot = counts.select(1, 1);
+  const at::Device device = probs.device();
+  const at::Tensor query = batch.focus_query.index({row, slot});
+  const at::Tensor on_centres = image_attention(probs, row, query, batch.image_pos, p);           // [C, P]
+  const at::Tensor on_bos = probs.index({row.to(device), query.to(device)}).select(1, 0);        // [C]
+  const at::Tensor centres = batch.focus_centres.index({row, slot}).to(device).to(at::kFloat);  // [C, P]
+  const at::Tensor keys = centres.sum(-1) + 1;                                                   // [C]
+  const at::Tensor log_sum = (on_centres + 1e-6).log().mul(centres).sum(-1) + (on_bos + 1e-6).log();
+  out.count_loss = -(log_sum / keys).mean();
+  out.count_mass = (on_centres.mul(centres).sum(-1) + on_bos).detach().mean().item<double>();
+}
+
+// BatchLoss::route_loss: at the position that predicts each answer's first token, -log of the mass of
+// `probs` on its question's mention tokens.
+void route_supervision(const TrainingBatch& batch, const at::Tensor& probs, BatchLoss& out) {
   // Each answer's first predicting position and its question's mention positions.
   const int64_t b = batch.answer_of.size(0), l = batch.answer_of.size(1), m = batch.focus_query.size(1);
   auto answers = batch.answer_of.accessor<int64_t, 2>();
@@ -183,14 +207,24 @@ void attention_supervision(const TrainingBatch& batch, const at::Tensor& mention
   }
   out.routed_answers = static_cast<int64_t>(rows.size());
   if (rows.empty()) return;
-  const at::Device device = route_probs.device();
+  const at::Device device = probs.device();
   const auto r = static_cast<int64_t>(rows.size());
-  const at::Tensor key_mask = at::from_blob(keys.data(), {r, l}, at::kByte).to(device).to(at::kFloat);  // [R, L]
-  const at::Tensor attended = route_probs.index(
-      {at::tensor(rows, at::kLong).to(device), at::tensor(queries, at::kLong).to(device)});            // [R, L]
-  const at::Tensor mass = (attended * key_mask).sum(-1);                                                 // [R]
-  out.route_loss = -(mass + 1e-6).log().mean();
-  out.route_mass = mass.detach().mean().item<double>();
+  const at::Tensor key_mask = at::from_blob(keys.data(), {r, l}, at::kByte).clone();  // [R, L]
+  const at::Tensor attended =
+      probs.index({at::tensor(rows, at::kLong).to(device), at::tensor(queries, at::kLong).to(device)});  // [R, L]
+  std::tie(out.route_loss, out.route_mass) = mass_loss(attended, key_mask);
+}
+
+// BatchLoss::read_loss: at each position that predicts a reading answer's characters, -log of the mass
+// of `probs` on the sign slots holding them.
+void read_supervision(const TrainingBatch& batch, const at::Tensor& probs, BatchLoss& out) {
+  const at::Tensor reads = batch.read_query.ge(0).logical_and(batch.read_focus.any(-1)).nonzero();  // [N, 2]
+  out.read_positions = reads.size(0);
+  if (out.read_positions == 0) return;
+  const at::Tensor row = reads.select(1, 0), slot = reads.select(1, 1);
+  const at::Tensor attended =
+      image_attention(probs, row, batch.read_query.index({row, slot}), batch.image_pos, batch.read_focus.size(2));
+  std::tie(out.read_loss, out.read_mass) = mass_loss(attended, batch.read_focus.index({row, slot}));
 }
 
 }  // namespace
@@ -204,22 +238,27 @@ at::Tensor batched_logits(const LlavaModelImpl& model, const TrainingBatch& batc
 }
 
 BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& image,
-                     int64_t supervised_layer, int64_t routed_layer, int64_t supervised_heads) {
+                     const AttentionSupervision& supervision) {
   BatchLoss out;
-  const bool supervise = supervised_layer >= 0 && batch.focus.defined() && batch.focus_query.defined();
-  const bool route = supervise && routed_layer >= 0 && batch.mention_of.defined() && batch.answer_of.defined();
-  std::vector<int64_t> layers;
-  if (supervise) layers.push_back(supervised_layer);
-  if (route) layers.push_back(routed_layer);
+  const bool supervise = supervision.mention_layer >= 0 && batch.focus.defined() && batch.focus_query.defined();
+  const bool route = supervise && supervision.route_layer >= 0 && batch.mention_of.defined() && batch.answer_of.defined();
+  const bool read = supervision.read_layer >= 0 && batch.read_focus.defined() && batch.read_query.defined();
+  std::vector<int64_t> layers;  // the probed layers, in the order of `probs`
+  if (supervise) layers.push_back(supervision.mention_layer);
+  if (route) layers.push_back(supervision.route_layer);
+  if (read) layers.push_back(supervision.read_layer);
   std::vector<at::Tensor> probs;  // [B, H, L, L] of each of `layers`
   const at::Tensor hidden = final_hidden(model, batch, image, &out.vision_features, &out.image_embeds, layers, &probs);  // [B, L, D]
   // [B, H, L, L] -> the supervised heads' [B, L, L] mean.
   auto head_mean = [&](const at::Tensor& p) {
-    PB_CHECK(supervised_heads >= 0 && supervised_heads <= p.size(1),
-             fmt::format("--supervised-heads {} is not between 0 and the {} heads", supervised_heads, p.size(1)));
-    return (supervised_heads == 0 ? p : p.narrow(1, 0, supervised_heads)).mean(1);
+    PB_CHECK(supervision.heads >= 0 && supervision.heads <= p.size(1),
+             fmt::format("--supervised-heads {} is not between 0 and the {} heads", supervision.heads, p.size(1)));
+    return (supervision.heads == 0 ? p : p.narrow(1, 0, supervision.heads)).mean(1);
   };
-  if (supervise) attention_supervision(batch, head_mean(probs[0]), route ? head_mean(probs[1]) : at::Tensor(), out);
+  size_t next = 0;
+  if (supervise) mention_supervision(batch, head_mean(probs[next++]), supervision.count_centres, out);
+  if (route) route_supervision(batch, head_mean(probs[next++]), out);
+  if (read) read_supervision(batch, head_mean(probs[next++]), out);
   const at::Tensor targets = batch.targets.to(hidden.device());
   const at::Tensor where = targets.ne(-100);                 // [B, L]
   const at::Tensor rows = where.flatten().nonzero().squeeze(1);

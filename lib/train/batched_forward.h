@@ -24,6 +24,12 @@ struct TrainingBatch {
   at::Tensor focus;         // [B, M, P] bool
   at::Tensor focus_query;   // [B, M] int64
   at::Tensor mention_of;    // [B, M] int64: the answer (turn) whose question holds the mention, -1 = none
+  at::Tensor focus_counted; // [B, M] bool: the mention is a count question's (what it counts)
+  at::Tensor focus_centres; // [B, M, P] bool: for a counted mention, the centre patch of each object it counts
+  // Reading supervision, optional: spliced position read_query[b][k] (-1 = none) predicts an answer token
+  // that spells the sign characters in patches read_focus[b][k].
+  at::Tensor read_focus;    // [B, R, P] bool
+  at::Tensor read_query;    // [B, R] int64
   at::Tensor answer_type;   // [B, A] int64, optional: answer k's question type (synth::kQuestionTypes index), -1 = none
 };
 
@@ -58,11 +64,29 @@ struct BatchLoss {
   at::Tensor route_loss;
   double route_mass = 0;
   int64_t routed_answers = 0;
+  // Count supervision (with count_centres): the mean over counted mentions of the cross-entropy from
+  // an even spread over the counted objects' centre patches and BOS to the mention's attention, with
+  // the mass on those keys; counted mentions then leave attention_loss.
+  at::Tensor count_loss;
+  double count_mass = 0;
+  int64_t counted_mentions = 0;
+  // Reading supervision (with `read_layer` >= 0): the mean over positions that predict a reading
+  // answer's characters of -log(the attention mass on those characters' sign slots).
+  at::Tensor read_loss;
+  double read_mass = 0;
+  int64_t read_positions = 0;
 };
-// `supervised_layer` >= 0 also computes attention_loss from that decoder layer's attention, and
-// `routed_layer` >= 0 with it route_loss from that layer's; both from the mean over the first
-// `supervised_heads` heads of the layer (0 = all heads).
+
+// Which decoder layers' attention batch_loss supervises (-1 = none), all from the mean over the first
+// `heads` heads of the layer (0 = all heads).
+struct AttentionSupervision {
+  int64_t mention_layer = -1;  // attention_loss: mentions -> the patches they name
+  int64_t route_layer = -1;    // route_loss (needs mention_layer): an answer's first predicting position -> its mentions
+  int64_t read_layer = -1;     // read_loss: reading answers' predicting positions -> the sign slots they spell
+  bool count_centres = false;  // count_loss (needs mention_layer): counted mentions -> their centres and BOS
+  int64_t heads = 0;
+};
 BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& image = {},
-                     int64_t supervised_layer = -1, int64_t routed_layer = -1, int64_t supervised_heads = 0);
+                     const AttentionSupervision& supervision = {});
 
 }  // namespace pb

@@ -23,6 +23,7 @@ namespace {
 constexpr int kJpegQuality = 95;
 // The sentence-piece EOS id (LLaMA's, and the SynthVQA tokenizer's: synth-tokenizer sets eos_id=2).
 constexpr int64_t kEosId = 2;
+constexpr std::string_view kSpace = "\u2581";  // SentencePiece's word-boundary mark
 
 // The image as evaluation sees it: a JPEG round trip at the quality `prune-bench synth` writes, then
 // LLaVA-1.5 `pad` preprocessing.                                        // [3, S, S] normalised
@@ -57,17 +58,24 @@ std::vector<Mention> question_mentions(const synth::Question& question, const st
     if (r.colour) m.words = synth::colour_name(*r.colour);
     if (r.shape) m.words += (m.words.empty() ? "" : " ") + std::string(synth::shape_name(*r.shape));
     m.patches.assign(static_cast<size_t>(p), 0);
+    m.counted = question.type == synth::QuestionType::kCount;
+    if (m.counted) m.centres.assign(static_cast<size_t>(p), 0);
     for (int64_t i = 0; i < p; ++i) {
       // Patch labels are 1 + the enum's index, 0 where no object is (synth::PatchLabels).
       const int64_t shape = label(kLabelShape, i), colour = label(kLabelColour, i);
       const bool on = shape > 0 && (!r.shape || shape == 1 + static_cast<int64_t>(*r.shape)) &&
                       (!r.colour || colour == 1 + static_cast<int64_t>(*r.colour));
       m.patches[static_cast<size_t>(i)] = on ? 1 : 0;
+      // A centre patch reads the colour and shape of the object whose centre it holds (objects are
+      // placed without heavy overlap: synth::place_object).
+      if (m.counted && on && label(kLabelCentre, i) > 0) m.centres[static_cast<size_t>(i)] = 1;
     }
     out.push_back(std::move(m));
   }
   if (question.about_sign) {
-    Mention m{"sign", std::vector<uint8_t>(static_cast<size_t>(p), 0)};
+    Mention m;
+    m.words = "sign";
+    m.patches.assign(static_cast<size_t>(p), 0);
     for (int64_t i = 0; i < p; ++i) m.patches[static_cast<size_t>(i)] = label(kLabelCharacter, i) > 0 ? 1 : 0;
     out.push_back(std::move(m));
   }
@@ -82,7 +90,6 @@ int64_t mention_token(const SentencePieceTokenizer& tok, const std::vector<int64
   for (int64_t k = from; k < to; ++k) {
     const int64_t id = ids[static_cast<size_t>(k)];
     if (id >= 0) {
-      constexpr std::string_view kSpace = "\u2581";  // SentencePiece's word-boundary mark
       std::string piece = tok.id_to_piece(static_cast<int32_t>(id));
       for (size_t at = piece.find(kSpace); at != std::string::npos; at = piece.find(kSpace, at)) piece.replace(at, kSpace.size(), " ");
       text += piece;
@@ -97,6 +104,30 @@ int64_t mention_token(const SentencePieceTokenizer& tok, const std::vector<int64
   const size_t last = w + 1 + words.size() - 1;  // the mention's last character
   const auto k = std::upper_bound(ends.begin(), ends.end(), last) - ends.begin();  // first token ending past it
   return from + static_cast<int64_t>(k);
+}
+
+std::vector<SynthExample::Focus> reading_focus(const SentencePieceTokenizer& tok, const std::vector<int64_t>& ids,
+                                               int64_t from, int64_t to, const std::vector<int64_t>& patch_labels) {
+  const auto p = static_cast<int64_t>(patch_labels.size()) / kPatchLabelRows;
+  std::vector<SynthExample::Focus> out;
+  int64_t spelled = 0;  // characters spelled by the tokens before this one
+  for (int64_t k = from; k < to; ++k) {
+    std::string piece = tok.id_to_piece(static_cast<int32_t>(ids[static_cast<size_t>(k)]));
+    for (size_t at = piece.find(kSpace); at != std::string::npos; at = piece.find(kSpace, at)) piece.erase(at, kSpace.size());
+    if (piece.empty()) continue;
+    SynthExample::Focus f;
+    f.token = k;
+    f.patches.assign(static_cast<size_t>(p), 0);
+    // Slot labels are 1 + the character's index in the sign's text, 0 off the sign (synth::PatchLabels).
+    const int64_t first = spelled + 1, last = spelled + static_cast<int64_t>(piece.size());
+    for (int64_t i = 0; i < p; ++i) {
+      const int64_t slot = patch_labels[static_cast<size_t>(kLabelSlot * p + i)];
+      f.patches[static_cast<size_t>(i)] = slot >= first && slot <= last ? 1 : 0;
+    }
+    spelled += static_cast<int64_t>(piece.size());
+    out.push_back(std::move(f));
+  }
+  return out;
 }
 
 std::vector<int64_t> question_type_slots(const std::vector<std::string>& names) {
@@ -174,13 +205,23 @@ SynthExample make_synth_example(const SentencePieceTokenizer& tok, const LlavaCo
     e.answer_types.push_back(static_cast<int64_t>(type - synth::kQuestionTypes.begin()));
     for (Mention& m : question_mentions(q, e.patch_labels)) {
       e.focus.push_back({mention_token(tok, e.ids, from, static_cast<int64_t>(e.ids.size()), q.text, m.words),
-                         std::move(m.patches), turn});
+                         std::move(m.patches), turn, m.counted, std::move(m.centres)});
     }
     ++turn;
   };
+  auto add_reading = [&](const synth::Question& q, int64_t from) {
+    if (q.type != synth::QuestionType::kReading) return;
+    // The answer's tokens, without the EOS add_answer ends them with.
+    for (SynthExample::Focus& f : reading_focus(tok, e.ids, from, static_cast<int64_t>(e.ids.size()) - 1, e.patch_labels)) {
+      f.turn = turn - 1;
+      e.reading.push_back(std::move(f));
+    }
+  };
   add(e.prompt_ids, false);
   add_focus(s.question, 0);
+  auto answer_from = static_cast<int64_t>(e.ids.size());
   add_answer(s.question.answer);
+  add_reading(s.question, answer_from);
   if (turns > 1) {
     synth::Rng rng = synth::Rng::for_sample(split + "-turns", seed, static_cast<uint64_t>(index));
     for (const synth::Question& q : synth::extra_questions(s.scene, rng, turns - 1)) {
@@ -190,7 +231,9 @@ SynthExample make_synth_example(const SentencePieceTokenizer& tok, const LlavaCo
       const auto from = static_cast<int64_t>(e.ids.size());
       add(ids, false);
       add_focus(q, from);
+      answer_from = static_cast<int64_t>(e.ids.size());
       add_answer(q.answer);
+      add_reading(q, answer_from);
     }
   }
   return e;
@@ -220,6 +263,13 @@ TrainingBatch collate(const std::vector<SynthExample>& examples, int64_t image_s
   batch.focus = at::zeros({b, m, image_tokens}, at::kBool);  // [B, M, P]
   batch.focus_query = at::full({b, m}, -1, at::kLong);        // [B, M]
   batch.mention_of = at::full({b, m}, -1, at::kLong);         // [B, M]
+  batch.focus_counted = at::zeros({b, m}, at::kBool);         // [B, M]
+  batch.focus_centres = at::zeros({b, m, image_tokens}, at::kBool);  // [B, M, P]
+  size_t most_read = 0;
+  for (const SynthExample& e : examples) most_read = std::max(most_read, e.reading.size());
+  const auto r = static_cast<int64_t>(most_read);
+  batch.read_focus = at::zeros({b, r, image_tokens}, at::kBool);  // [B, R, P]
+  batch.read_query = at::full({b, r}, -1, at::kLong);              // [B, R]
   size_t most_answers = 0;
   for (const SynthExample& e : examples) most_answers = std::max(most_answers, e.answer_types.size());
   batch.answer_type = at::full({b, static_cast<int64_t>(most_answers)}, -1, at::kLong);  // [B, A]
@@ -231,15 +281,31 @@ TrainingBatch collate(const std::vector<SynthExample>& examples, int64_t image_s
   auto focus = batch.focus.accessor<bool, 3>();
   auto focus_query = batch.focus_query.accessor<int64_t, 2>();
   auto mention_of = batch.mention_of.accessor<int64_t, 2>();
+  auto counted = batch.focus_counted.accessor<bool, 2>();
+  auto centres = batch.focus_centres.accessor<bool, 3>();
+  auto read_focus = batch.read_focus.accessor<bool, 3>();
+  auto read_query = batch.read_query.accessor<int64_t, 2>();
   for (int64_t i = 0; i < b; ++i) {
     const SynthExample& e = examples[static_cast<size_t>(i)];
     for (size_t k = 0; k < e.focus.size(); ++k) {
       const SynthExample::Focus& f = e.focus[k];
+      const auto slot = static_cast<int64_t>(k);
       PB_CHECK(static_cast<int64_t>(f.patches.size()) == image_tokens, "focus mask length");
       PB_CHECK(f.token > image_pos, "a mention must follow the image");
-      focus_query[i][static_cast<int64_t>(k)] = f.token - 1 + image_tokens;  // its spliced position
-      mention_of[i][static_cast<int64_t>(k)] = f.turn;
-      for (int64_t j = 0; j < image_tokens; ++j) focus[i][static_cast<int64_t>(k)][j] = f.patches[static_cast<size_t>(j)] != 0;
+      focus_query[i][slot] = f.token - 1 + image_tokens;  // its spliced position
+      mention_of[i][slot] = f.turn;
+      for (int64_t j = 0; j < image_tokens; ++j) focus[i][slot][j] = f.patches[static_cast<size_t>(j)] != 0;
+      counted[i][slot] = f.counted;
+      PB_CHECK(!f.counted || static_cast<int64_t>(f.centres.size()) == image_tokens, "centre mask length");
+      for (int64_t j = 0; f.counted && j < image_tokens; ++j) centres[i][slot][j] = f.centres[static_cast<size_t>(j)] != 0;
+    }
+    for (size_t k = 0; k < e.reading.size(); ++k) {
+      const SynthExample::Focus& f = e.reading[k];
+      const auto slot = static_cast<int64_t>(k);
+      PB_CHECK(static_cast<int64_t>(f.patches.size()) == image_tokens, "reading mask length");
+      PB_CHECK(f.token > image_pos, "an answer must follow the image");
+      read_query[i][slot] = f.token - 1 + image_tokens - 1;  // the spliced position that predicts it
+      for (int64_t j = 0; j < image_tokens; ++j) read_focus[i][slot][j] = f.patches[static_cast<size_t>(j)] != 0;
     }
   }
   auto ids = batch.ids.accessor<int64_t, 2>();

@@ -33,19 +33,35 @@ struct SynthExample {
     int64_t token = 0;
     std::vector<uint8_t> patches;
     int64_t turn = 0;  // which answer's question it is in
+    // A count question's mention: the centre patch [P] of each object it counts (Mention::centres).
+    bool counted = false;
+    std::vector<uint8_t> centres;
   };
   std::vector<Focus> focus;
+  // Reading supervision targets: for each token of a reading answer that spells sign characters, its ids
+  // index (the position before it predicts it) and the patches [P] of the character slots it spells.
+  std::vector<Focus> reading;
   std::vector<int64_t> answer_types;  // per answer (turn): its question's type, an index into synth::kQuestionTypes
 };
 
 // What `question` names, in order (its referents, then the sign), as the words that name it in the
 // question text ("red star", "star", "red", "sign"), each with its patch mask [P] over flattened patch
 // labels [kPatchLabelRows, P] (patches of objects that match, or of the sign's characters).
+// A count question's mention also has `centres` [P]: the one patch holding each matching object's
+// centre, so that attention spread evenly over them and a fixed token carries the count.
 struct Mention {
   std::string words;
   std::vector<uint8_t> patches;
+  bool counted = false;
+  std::vector<uint8_t> centres;
 };
 std::vector<Mention> question_mentions(const synth::Question& question, const std::vector<int64_t>& patch_labels);
+
+// For an answer of tokens ids[from, to) that spells the sign's text (a reading answer), each token that
+// spells characters: its ids index and the patches [P] of the sign slots holding those characters
+// (patch label row kLabelSlot). A bare word-boundary token ("▁" before a digit) spells none and is left out.
+std::vector<SynthExample::Focus> reading_focus(const SentencePieceTokenizer& tok, const std::vector<int64_t>& ids,
+                                               int64_t from, int64_t to, const std::vector<int64_t>& patch_labels);
 
 // The index in ids[from, to) of the token that ends the first occurrence of `words` (as whole words)
 // inside `question` as those tokens spell it; an error when the tokens do not spell it.

@@ -7,6 +7,7 @@
 #include <torch/optim/adamw.h>
 #include <torch/serialize.h>
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -131,6 +132,13 @@ nlohmann::json trajectory_key(const TrainSynthOptions& o, const LlavaConfig& cfg
     key["attention_supervision"] = o.attention_supervision;
     key["supervised_layer"] = o.supervised_layer;
     if (o.route_supervision > 0) key["route_supervision"] = o.route_supervision;
+    if (o.count_supervision > 0) key["count_supervision"] = o.count_supervision;
+  }
+  if (o.read_supervision > 0) {
+    key["read_supervision"] = o.read_supervision;
+    key["read_layer"] = o.read_layer;
+  }
+  if (o.attention_supervision > 0 || o.read_supervision > 0) {
     if (o.supervised_heads > 0) key["supervised_heads"] = o.supervised_heads;
   }
   // Only present for a run started from other weights, so checkpoints of runs from scratch stay valid.
@@ -251,12 +259,22 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   if (!type_slots.empty() && o.turns != 1) throw Error("--question-types needs --turns 1: later turns ask questions of any type");
   PB_CHECK(o.route_supervision == 0 || o.attention_supervision > 0,
            "train-synth: --route-supervision needs --attention-supervision (it supervises the layer after it)");
+  PB_CHECK(o.count_supervision == 0 || o.attention_supervision > 0,
+           "train-synth: --count-supervision needs --attention-supervision (it replaces its target on count questions)");
   if (o.init_parts != "all" && o.init_parts != "vision") throw Error(fmt::format("--init-parts '{}' must be all or vision", o.init_parts));
   if (o.symbolic_steps < 0 || o.align_steps < 0 || o.vision_steps < 0) {
     throw Error("train-synth: --vision-steps, --symbolic-steps and --align-steps must not be negative");
   }
   set_threads(o.threads);
   const LlavaConfig cfg = load_llava_config(o.config);
+  auto check_layer = [&](const char* option, int64_t layer) {
+    if (layer >= cfg.text.num_hidden_layers) {
+      throw Error(fmt::format("train-synth: {} {} is past the model's {} decoder layers ({})", option, layer,
+                              cfg.text.num_hidden_layers, o.config));
+    }
+  };
+  if (o.attention_supervision > 0) check_layer("--supervised-layer", o.supervised_layer + (o.route_supervision > 0 ? 1 : 0));
+  if (o.read_supervision > 0) check_layer("--read-layer", o.read_layer);
   const SentencePieceTokenizer tok = SentencePieceTokenizer::load(o.tokenizer);
   ModelSource source;
   source.device = o.device;
@@ -365,12 +383,23 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   std::vector<double> window;
   double window_token_acc = 0;
   double window_patch_loss = 0, window_align_loss = 0;
-  double window_attention_loss = 0, window_focus_mass = 0;  // attention supervision, over its steps
-  int64_t window_supervised_steps = 0;
-  const int64_t supervised_layer = o.attention_supervision > 0 ? o.supervised_layer : -1;
-  const int64_t routed_layer = o.attention_supervision > 0 && o.route_supervision > 0 ? o.supervised_layer + 1 : -1;
-  double window_route_loss = 0, window_route_mass = 0;
-  int64_t window_routed_steps = 0;
+  AttentionSupervision supervision;
+  if (o.attention_supervision > 0) {
+    supervision.mention_layer = o.supervised_layer;
+    if (o.route_supervision > 0) supervision.route_layer = o.supervised_layer + 1;
+    supervision.count_centres = o.count_supervision > 0;
+  }
+  if (o.read_supervision > 0) supervision.read_layer = o.read_layer;
+  supervision.heads = o.supervised_heads;
+  // Each attention supervision's loss and mass, averaged over the window's steps that had it.
+  struct SupervisionWindow {
+    const char* name;  // log keys <name>_loss and <name>_mass; the progress line's "<name> mass"
+    double weight;
+    double loss = 0, mass = 0;
+    int64_t steps = 0;
+  };
+  std::array<SupervisionWindow, 4> supervised = {{{"attention", o.attention_supervision}, {"route", o.route_supervision},
+                                                   {"count", o.count_supervision}, {"read", o.read_supervision}}};
   int64_t window_answers = 0, window_correct_answers = 0;
   std::vector<int64_t> window_answers_by_type, window_correct_by_type;  // index: synth::kQuestionTypes
   int64_t window_object_patches = 0, window_colour_right = 0, window_shape_right = 0;
@@ -424,7 +453,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
           break;
         case Stage::kSymbolic:  // no vision tower: the language model reads the symbolic tokens
           if (step < o.vision_steps + o.symbolic_hide_background) batch.hidden_keys = background_keys(batch);
-          loss = batch_loss(*model, batch, symbols->forward(batch.patch_labels, word_table), supervised_layer, routed_layer, o.supervised_heads);
+          loss = batch_loss(*model, batch, symbols->forward(batch.patch_labels, word_table), supervision);
           break;
         case Stage::kAlign: {  // no language model: tower + projector learn to produce the symbolic tokens
           loss.vision_features = batched_vision_features(*model, batch);
@@ -434,7 +463,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
           break;
         }
         case Stage::kFull:
-          loss = batch_loss(*model, batch, {}, supervised_layer, routed_layer, o.supervised_heads);
+          loss = batch_loss(*model, batch, {}, supervision);
           if (use_symbols && o.align_loss_weight > 0) {
             align = alignment_loss(loss.image_embeds, symbols->forward(batch.patch_labels, word_table), batch.patch_labels);
           }
@@ -451,17 +480,16 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
         if (align.defined()) total = total + o.align_loss_weight * align;
         break;
     }
-    if (loss.attention_loss.defined()) {
-      total = total + o.attention_supervision * loss.attention_loss;
-      window_attention_loss += loss.attention_loss.item<double>();
-      window_focus_mass += loss.focus_mass;
-      ++window_supervised_steps;
-    }
-    if (loss.route_loss.defined()) {
-      total = total + o.route_supervision * loss.route_loss;
-      window_route_loss += loss.route_loss.item<double>();
-      window_route_mass += loss.route_mass;
-      ++window_routed_steps;
+    const std::array<std::pair<const at::Tensor*, double>, 4> supervision_terms = {
+        {{&loss.attention_loss, loss.focus_mass}, {&loss.route_loss, loss.route_mass},
+         {&loss.count_loss, loss.count_mass}, {&loss.read_loss, loss.read_mass}}};
+    for (size_t k = 0; k < supervised.size(); ++k) {
+      const auto& [term, mass] = supervision_terms[k];
+      if (!term->defined()) continue;
+      total = total + supervised[k].weight * *term;
+      supervised[k].loss += term->item<double>();
+      supervised[k].mass += mass;
+      ++supervised[k].steps;
     }
     total.backward();
     at::Tensor norm = at::zeros({}, at::kFloat);
@@ -520,13 +548,12 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
             static_cast<double>(window_correct_by_type[t]) / static_cast<double>(window_answers_by_type[t]);
       }
       if (window_align_loss > 0) entry["align_loss"] = window_align_loss / static_cast<double>(window.size());
-      if (window_supervised_steps > 0) {
-        entry["attention_loss"] = window_attention_loss / static_cast<double>(window_supervised_steps);
-        entry["focus_mass"] = window_focus_mass / static_cast<double>(window_supervised_steps);
-      }
-      if (window_routed_steps > 0) {
-        entry["route_loss"] = window_route_loss / static_cast<double>(window_routed_steps);
-        entry["route_mass"] = window_route_mass / static_cast<double>(window_routed_steps);
+      for (const SupervisionWindow& w : supervised) {
+        if (w.steps == 0) continue;
+        const std::string name = w.name;
+        entry[name + "_loss"] = w.loss / static_cast<double>(w.steps);
+        // The mention supervision's mass was logged as focus_mass from its first runs on.
+        entry[name == "attention" ? "focus_mass" : name + "_mass"] = w.mass / static_cast<double>(w.steps);
       }
       const double object_patches = static_cast<double>(std::max<int64_t>(1, window_object_patches));
       if (use_heads) {
@@ -543,8 +570,11 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
         const int64_t stage_end = vision_only ? o.vision_steps : o.steps;
         std::string answers =
             window_answers > 0 ? fmt::format("  answer acc {:.3f}", static_cast<double>(window_correct_answers) / static_cast<double>(window_answers)) : "";
-        if (window_supervised_steps > 0) answers += fmt::format("  focus mass {:.2f}", window_focus_mass / static_cast<double>(window_supervised_steps));
-        if (window_routed_steps > 0) answers += fmt::format("  route mass {:.2f}", window_route_mass / static_cast<double>(window_routed_steps));
+        for (const SupervisionWindow& w : supervised) {
+          if (w.steps == 0) continue;
+          const std::string name = std::string(w.name) == "attention" ? "focus" : w.name;
+          answers += fmt::format("  {} mass {:.2f}", name, w.mass / static_cast<double>(w.steps));
+        }
         const double eta = per_sample_ms * static_cast<double>((stage_end - step) * o.batch) / 60000.0;
         const std::string patches =
             use_heads
@@ -561,10 +591,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
       window.clear();
       window_token_acc = 0;
       window_patch_loss = window_align_loss = 0;
-      window_attention_loss = window_focus_mass = 0;
-      window_supervised_steps = 0;
-      window_route_loss = window_route_mass = 0;
-      window_routed_steps = 0;
+      for (SupervisionWindow& w : supervised) w.loss = w.mass = 0, w.steps = 0;
       window_answers = window_correct_answers = 0;
       window_answers_by_type.clear();
       window_correct_by_type.clear();

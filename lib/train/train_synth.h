@@ -74,8 +74,19 @@ struct TrainSynthOptions {
   // first token puts on its question's mentions); 0 = off. The answer position must find those few
   // words among 576 image tokens, the same plateau one hop later.
   double route_supervision = 0;
-  // Both supervise the mean of the first this-many heads of their layer (0 = all), so the other heads
-  // stay free for what the answer also needs (the question's type words).
+  // Count supervision (with attention_supervision): a count question's mention is taught, in place of
+  // the mass target, to spread its attention evenly over the centre patch of each object it counts and
+  // BOS (this weight times that cross-entropy); the share BOS keeps, 1 / (k + 1), carries the count k,
+  // which a mean over the objects' patches cannot. 0 = off.
+  double count_supervision = 0;
+  // Reading supervision: adds this weight times -log(the head-mean attention mass, in decoder layer
+  // `read_layer`, that each position predicting a reading answer's token puts on the sign slots holding
+  // the characters that token spells); 0 = off. Needs a layer after the first, where a position can
+  // know how much of the answer is already written.
+  double read_supervision = 0;
+  int64_t read_layer = 2;
+  // All of them supervise the mean of the first this-many heads of their layer (0 = all), so the other
+  // heads stay free for what the answer also needs (the question's type words).
   int64_t supervised_heads = 0;
   uint64_t seed = 0;         // weights and the training-sample stream
   std::string precision = "bf16";  // "bf16" (CPU/CUDA autocast, fp32 master weights) or "fp32"

@@ -524,7 +524,14 @@ TEST_CASE("train: attention supervision is -log of the attention mass a mention 
   const at::Tensor focus = batch.focus[0][0];  // [P]
   REQUIRE(focus.any().item<bool>());
   CHECK(batch.focus_query[0][0].item<int64_t>() > first + p);
-  const BatchLoss open = batch_loss(*model, batch, {}, 0);
+  const AttentionSupervision mentions{0};
+  const AttentionSupervision routes{0, 1};
+  auto heads = [&](int64_t n) {
+    AttentionSupervision s = routes;
+    s.heads = n;
+    return s;
+  };
+  const BatchLoss open = batch_loss(*model, batch, {}, mentions);
   REQUIRE(open.attention_loss.defined());
   CHECK(open.focused_mentions == 1);
   CHECK(open.focus_mass > 0.0);
@@ -534,17 +541,17 @@ TEST_CASE("train: attention supervision is -log of the attention mass a mention 
   // embeddings, which no mask changes, so only the softmax's denominator shrinks).
   batch.hidden_keys = at::zeros(batch.targets.sizes(), at::kBool);
   batch.hidden_keys.narrow(1, first, p).copy_(~focus.unsqueeze(0));
-  const BatchLoss only = batch_loss(*model, batch, {}, 0);
+  const BatchLoss only = batch_loss(*model, batch, {}, mentions);
   CHECK(only.focus_mass > 5 * open.focus_mass);
   // Everything after the mention is invisible to it: hiding it changes nothing.
   const int64_t query = batch.focus_query[0][0].item<int64_t>();
   batch.hidden_keys.zero_();
   batch.hidden_keys.narrow(1, query + 1, batch.targets.size(1) - query - 1).fill_(true);
-  CHECK(batch_loss(*model, batch, {}, 0).focus_mass == Approx(open.focus_mass).epsilon(1e-5));
+  CHECK(batch_loss(*model, batch, {}, mentions).focus_mass == Approx(open.focus_mass).epsilon(1e-5));
   // Hiding the focus patches leaves no mass on them: -log(1e-6).
   batch.hidden_keys.zero_();
   batch.hidden_keys.narrow(1, first, p).copy_(focus.unsqueeze(0));
-  const BatchLoss none = batch_loss(*model, batch, {}, 0);
+  const BatchLoss none = batch_loss(*model, batch, {}, mentions);
   CHECK(none.focus_mass == 0.0);
   CHECK(none.attention_loss.item<double>() == Approx(-std::log(1e-6)).epsilon(1e-4));
   // Off by default.
@@ -553,24 +560,148 @@ TEST_CASE("train: attention supervision is -log of the attention mass a mention 
   const BatchLoss typed = batch_loss(*model, batch);
   CHECK(typed.answers_by_type == std::vector<int64_t>{1});
   CHECK(typed.correct_answers_by_type == std::vector<int64_t>{typed.correct_answers});
-  CHECK_FALSE(batch_loss(*model, batch, {}, 0).route_loss.defined());
+  CHECK_FALSE(batch_loss(*model, batch, {}, mentions).route_loss.defined());
 
   // Routing: the position that predicts the answer, one layer later, attends to the mention's token.
   batch.hidden_keys = at::Tensor();
-  const BatchLoss routed = batch_loss(*model, batch, {}, 0, 1);
+  const BatchLoss routed = batch_loss(*model, batch, {}, routes);
   REQUIRE(routed.route_loss.defined());
   CHECK(routed.routed_answers == 1);
   CHECK(routed.route_mass > 0.0);
   CHECK(routed.route_loss.item<double>() == Approx(-std::log(routed.route_mass + 1e-6)).epsilon(1e-4));
   CHECK(routed.focus_mass == Approx(open.focus_mass).epsilon(1e-6));  // the mention loss is unchanged
   // --supervised-heads: the mean over the first heads only; the two heads' masses average to the whole's.
-  const BatchLoss first_head = batch_loss(*model, batch, {}, 0, 1, 1);
+  const BatchLoss first_head = batch_loss(*model, batch, {}, heads(1));
   CHECK(std::abs(first_head.focus_mass - open.focus_mass) > 1e-6);
-  CHECK(batch_loss(*model, batch, {}, 0, 1, 2).focus_mass == Approx(open.focus_mass).epsilon(1e-6));
-  CHECK_THROWS_WITH(batch_loss(*model, batch, {}, 0, 1, 3), Catch::Contains("--supervised-heads 3"));
+  CHECK(batch_loss(*model, batch, {}, heads(2)).focus_mass == Approx(open.focus_mass).epsilon(1e-6));
+  CHECK_THROWS_WITH(batch_loss(*model, batch, {}, heads(3)), Catch::Contains("--supervised-heads 3"));
   batch.hidden_keys = at::zeros(batch.targets.sizes(), at::kBool);
   batch.hidden_keys[0][query] = true;  // the mention's token out of view
-  CHECK(batch_loss(*model, batch, {}, 0, 1).route_mass == 0.0);
+  CHECK(batch_loss(*model, batch, {}, routes).route_mass == 0.0);
+}
+
+
+TEST_CASE("train: count mentions aim at their objects' centres, reading answers at the sign slots they spell", "[train]") {
+  const LlavaConfig cfg = load_llava_config(synth_config());
+  const auto tok = SentencePieceTokenizer::load(synth_tokenizer());
+  const auto p = cfg.vision.image_size / cfg.vision.patch_size * (cfg.vision.image_size / cfg.vision.patch_size);
+  // Sample 2 of val is a count question: one counted mention, one centre patch per counted object.
+  const synth::Sample count = synth::make_sample("val", 0, 2);
+  REQUIRE(count.question.type == synth::QuestionType::kCount);
+  const SynthExample counted = make_synth_example(tok, cfg, "val", 0, 2, 1);
+  REQUIRE(counted.focus.size() == 1);
+  CHECK(counted.focus[0].counted);
+  int64_t centres = 0;
+  for (int64_t i = 0; i < p; ++i) {
+    if (counted.focus[0].centres[static_cast<size_t>(i)] == 0) continue;
+    ++centres;
+    CHECK(counted.patch_labels[static_cast<size_t>(kLabelCentre * p + i)] == 1);
+    CHECK(counted.focus[0].patches[static_cast<size_t>(i)] == 1);  // a centre of a matching object
+  }
+  CHECK(std::to_string(centres) == count.question.answer);
+  // Other questions' mentions are not counted.
+  CHECK_FALSE(make_synth_example(tok, cfg, "val", 0, 0, 1).focus[0].counted);
+
+  // Reading: each answer token that spells characters aims at the slots of those characters.
+  std::vector<int64_t> labels(static_cast<size_t>(kPatchLabelRows * 4), 0);
+  for (int64_t i = 0; i < 3; ++i) labels[static_cast<size_t>(kLabelSlot * 4 + i)] = i + 1;  // slots 1, 2, 3; patch 3 off the sign
+  auto encoded = [&](const std::string& text) {
+    std::vector<int64_t> ids;
+    for (int32_t id : tok.encode(text)) ids.push_back(id);
+    return ids;
+  };
+  auto masks = [&](const std::string& text) {
+    const std::vector<int64_t> ids = encoded(text);
+    std::vector<std::pair<int64_t, std::vector<uint8_t>>> out;
+    for (const SynthExample::Focus& f : reading_focus(tok, ids, 0, static_cast<int64_t>(ids.size()), labels)) {
+      out.emplace_back(f.token, f.patches);
+    }
+    return out;
+  };
+  // "7gk" is "▁", "7", "g", "k": the bare "▁" spells nothing.
+  REQUIRE(encoded("7gk").size() == 4);
+  using Masks = std::vector<std::pair<int64_t, std::vector<uint8_t>>>;
+  CHECK(masks("7gk") == Masks{{1, {1, 0, 0, 0}}, {2, {0, 1, 0, 0}}, {3, {0, 0, 1, 0}}});
+  // "a" is one piece "▁a"; "pp" is "▁p", "p".
+  REQUIRE(encoded("a").size() == 1);
+  CHECK(masks("a") == Masks{{0, {1, 0, 0, 0}}});
+  REQUIRE(encoded("pp").size() == 2);
+  CHECK(masks("pp") == Masks{{0, {1, 0, 0, 0}}, {1, {0, 1, 0, 0}}});
+
+  // In a training conversation: sample 5 is a reading question; its targets sit where the batch says.
+  const SynthExample reading = make_synth_example(tok, cfg, "val", 0, 5, 1);
+  const synth::Sample sign = synth::make_sample("val", 0, 5);
+  REQUIRE(sign.question.type == synth::QuestionType::kReading);
+  REQUIRE(!reading.reading.empty());
+  std::string spelled;
+  for (const SynthExample::Focus& f : reading.reading) {
+    CHECK(reading.is_target[static_cast<size_t>(f.token)] == 1);
+    std::string piece = tok.decode({static_cast<int32_t>(reading.ids[static_cast<size_t>(f.token)])});
+    piece.erase(std::remove(piece.begin(), piece.end(), ' '), piece.end());
+    spelled += piece;
+    CHECK(std::count(f.patches.begin(), f.patches.end(), 1) > 0);  // every character is on a patch
+  }
+  CHECK(spelled == sign.question.answer);
+  const TrainingBatch batch = collate({reading}, cfg.vision.image_size, p);
+  REQUIRE(batch.read_query.size(1) == static_cast<int64_t>(reading.reading.size()));
+  for (size_t k = 0; k < reading.reading.size(); ++k) {
+    const int64_t at = batch.read_query[0][static_cast<int64_t>(k)].item<int64_t>();
+    CHECK(batch.targets[0][at].item<int64_t>() == reading.ids[static_cast<size_t>(reading.reading[k].token)]);
+  }
+}
+
+TEST_CASE("train: count supervision spreads a mention over centres and BOS; reading supervision is -log of the mass on the slots", "[train]") {
+  c10::InferenceMode guard;
+  const LlavaConfig cfg = load_llava_config(synth_config());
+  const auto model = LlavaModelImpl::random(cfg, ModelOptions{}, 3);
+  const auto tok = SentencePieceTokenizer::load(synth_tokenizer());
+  const int64_t p = model->image_tokens();
+  TrainingBatch batch = collate({make_synth_example(tok, cfg, "val", 0, 2)}, cfg.vision.image_size, p);  // a count question
+  const int64_t first = batch.image_pos;
+  const at::Tensor centres = batch.focus_centres[0][0];  // [P]
+  const auto k = centres.sum().item<int64_t>();
+  REQUIRE(k > 0);
+  AttentionSupervision s{0};
+  const BatchLoss mass = batch_loss(*model, batch, {}, s);
+  CHECK(mass.focused_mentions == 1);  // without count supervision, the mass target as for any mention
+  CHECK(mass.counted_mentions == 0);
+  s.count_centres = true;
+  const BatchLoss open = batch_loss(*model, batch, {}, s);
+  CHECK(open.focused_mentions == 0);
+  REQUIRE(open.counted_mentions == 1);
+  CHECK(open.count_mass > 0.0);
+  CHECK(open.count_mass < 1.0);
+  // An even spread over k + 1 keys is the best there is: the loss is at least log(k + 1).
+  CHECK(open.count_loss.item<double>() > std::log(static_cast<double>(k + 1)));
+  // With only the centres and BOS in view, all the mass is on them.
+  batch.hidden_keys = at::ones(batch.targets.sizes(), at::kBool);
+  batch.hidden_keys[0][0] = false;
+  batch.hidden_keys[0].narrow(0, first, p).copy_(~centres);
+  const BatchLoss only = batch_loss(*model, batch, {}, s);
+  CHECK(only.count_mass == Approx(1.0).epsilon(1e-5));
+  CHECK(only.count_loss.item<double>() >= std::log(static_cast<double>(k + 1)) - 1e-4);
+  // With BOS alone in view: k keys at 1e-6 and one at 1.
+  batch.hidden_keys[0].narrow(0, first, p).fill_(true);
+  const BatchLoss bos = batch_loss(*model, batch, {}, s);
+  CHECK(bos.count_loss.item<double>() == Approx(-static_cast<double>(k) * std::log(1e-6) / static_cast<double>(k + 1)).epsilon(1e-4));
+
+  // Reading supervision on a reading question (sample 5), at the test model's last layer.
+  batch = collate({make_synth_example(tok, cfg, "val", 0, 5)}, cfg.vision.image_size, p);
+  AttentionSupervision r;
+  CHECK_FALSE(batch_loss(*model, batch, {}, r).read_loss.defined());  // off by default
+  r.read_layer = 1;
+  const BatchLoss read = batch_loss(*model, batch, {}, r);
+  REQUIRE(read.read_loss.defined());
+  CHECK(read.read_positions == batch.read_query.size(1));
+  CHECK(read.read_mass > 0.0);
+  CHECK(read.read_mass < 1.0);
+  CHECK(read.read_loss.item<double>() > -std::log(read.read_mass + 1e-6) - 1e-4);  // mean of -log >= -log of the mean
+  // Hiding every sign patch leaves no mass: -log(1e-6) at every position.
+  batch.hidden_keys = at::zeros(batch.targets.sizes(), at::kBool);
+  batch.hidden_keys[0].narrow(0, first, p).copy_(batch.read_focus[0].any(0));
+  const BatchLoss hidden = batch_loss(*model, batch, {}, r);
+  CHECK(hidden.read_mass == 0.0);
+  CHECK(hidden.read_loss.item<double>() == Approx(-std::log(1e-6)).epsilon(1e-4));
 }
 
 }  // namespace pb::test
