@@ -74,6 +74,8 @@ void setup_train_synth(CLI::App& app) {
                   "With --attention-supervision: weight of -log(attention mass, one layer later, that the position "
                   "predicting an answer puts on its question's mentions) (0 = off)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_flag("--split-routing", o->split_routing,
+                "With --route-supervision: a question's two mentions are routed by the two halves of the heads, one each");
   cmd->add_option("--count-supervision", o->count_supervision,
                   "With --attention-supervision: weight of the cross-entropy that spreads a count question's mention's "
                   "attention evenly over the counted objects' centres and BOS, in place of its mass target (0 = off)")

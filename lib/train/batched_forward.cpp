@@ -176,43 +176,65 @@ void mention_supervision(const TrainingBatch& batch, const at::Tensor& probs, bo
 }
 
 // BatchLoss::route_loss: at the position that predicts each answer's first token, -log of the mass of
-// `probs` on its question's mention tokens.
-void route_supervision(const TrainingBatch& batch, const at::Tensor& probs, BatchLoss& out) {
-  // Each answer's first predicting position and its question's mention positions.
+// `probs` [B, H, L, L] (the supervised heads) on its question's mention tokens, in the mean over heads.
+// With `split`, a question's n >= 2 mentions are routed by n groups of heads, mention j by heads
+// [j H / n, (j + 1) H / n): each group's -log mass on its own mention, averaged over groups.
+void route_supervision(const TrainingBatch& batch, const at::Tensor& probs, bool split, BatchLoss& out) {
   const int64_t b = batch.answer_of.size(0), l = batch.answer_of.size(1), m = batch.focus_query.size(1);
+  const int64_t h = probs.size(1);
   auto answers = batch.answer_of.accessor<int64_t, 2>();
   auto mention_at = batch.focus_query.accessor<int64_t, 2>();
   auto mention_answer = batch.mention_of.accessor<int64_t, 2>();
   std::vector<int64_t> rows, queries;
-  std::vector<uint8_t> keys;  // [R, L] flattened: 1 on the answer's mentions
+  // Per routed answer, per group g (at most kMaxGroups): keys [L] and heads [H] flattened.
+  constexpr int64_t kMaxGroups = 2;  // a SynthVQA question names at most two objects (spatial ones)
+  std::vector<uint8_t> keys;   // [R, G, L]
+  std::vector<float> heads;    // [R, G, H]: 1 / (heads in the group) on its heads
   for (int64_t i = 0; i < b; ++i) {
     int64_t last = -1;
     for (int64_t t = 0; t < l; ++t) {
       const int64_t k = answers[i][t];
       if (k < 0 || k == last) continue;
       last = k;  // t predicts answer k's first token
-      std::vector<uint8_t> row_keys(static_cast<size_t>(l), 0);
-      bool any = false;
+      std::vector<int64_t> mentions;  // its question's mention positions
       for (int64_t j = 0; j < m; ++j) {
-        if (mention_answer[i][j] == k && mention_at[i][j] >= 0 && mention_at[i][j] < t) {
-          row_keys[static_cast<size_t>(mention_at[i][j])] = 1;
-          any = true;
-        }
+        if (mention_answer[i][j] == k && mention_at[i][j] >= 0 && mention_at[i][j] < t) mentions.push_back(mention_at[i][j]);
       }
-      if (!any) continue;
+      if (mentions.empty()) continue;
+      const auto n = static_cast<int64_t>(mentions.size());
+      const bool apart = split && n >= 2 && n <= kMaxGroups && h >= n;
       rows.push_back(i);
       queries.push_back(t);
-      keys.insert(keys.end(), row_keys.begin(), row_keys.end());
+      for (int64_t g = 0; g < kMaxGroups; ++g) {
+        std::vector<uint8_t> group_keys(static_cast<size_t>(l), 0);
+        std::vector<float> group_heads(static_cast<size_t>(h), 0.0f);
+        if (apart && g < n) {
+          group_keys[static_cast<size_t>(mentions[static_cast<size_t>(g)])] = 1;
+          const int64_t from = g * h / n, to = (g + 1) * h / n;
+          for (int64_t x = from; x < to; ++x) group_heads[static_cast<size_t>(x)] = 1.0f / static_cast<float>(to - from);
+        } else if (!apart && g == 0) {
+          for (const int64_t at : mentions) group_keys[static_cast<size_t>(at)] = 1;
+          std::fill(group_heads.begin(), group_heads.end(), 1.0f / static_cast<float>(h));
+        }
+        keys.insert(keys.end(), group_keys.begin(), group_keys.end());
+        heads.insert(heads.end(), group_heads.begin(), group_heads.end());
+      }
     }
   }
   out.routed_answers = static_cast<int64_t>(rows.size());
   if (rows.empty()) return;
   const at::Device device = probs.device();
   const auto r = static_cast<int64_t>(rows.size());
-  const at::Tensor key_mask = at::from_blob(keys.data(), {r, l}, at::kByte).clone();  // [R, L]
+  const at::Tensor key_mask = at::from_blob(keys.data(), {r, kMaxGroups, l}, at::kByte).to(device).to(at::kFloat);  // [R, G, L]
+  const at::Tensor head_weight = at::from_blob(heads.data(), {r, kMaxGroups, h}, at::kFloat).to(device);          // [R, G, H]
   const at::Tensor attended =
-      probs.index({at::tensor(rows, at::kLong).to(device), at::tensor(queries, at::kLong).to(device)});  // [R, L]
-  std::tie(out.route_loss, out.route_mass) = mass_loss(attended, key_mask);
+      probs.index({at::tensor(rows, at::kLong).to(device), at::indexing::Slice(), at::tensor(queries, at::kLong).to(device)});  // [R, H, L]
+  // Each group's mean over its heads of the mass on its keys.                                      // [R, G]
+  const at::Tensor mass = at::einsum("rgh,rhl,rgl->rg", {head_weight, attended.to(at::kFloat), key_mask});
+  const at::Tensor used = head_weight.sum(-1).gt(0);                                                 // [R, G]
+  const at::Tensor used_mass = mass.masked_select(used);
+  out.route_loss = -(used_mass + 1e-6).log().mean();
+  out.route_mass = used_mass.detach().mean().item<double>();
 }
 
 // BatchLoss::read_loss: at each position that predicts a reading answer's characters, -log of the mass
@@ -249,15 +271,16 @@ BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, co
   if (read) layers.push_back(supervision.read_layer);
   std::vector<at::Tensor> probs;  // [B, H, L, L] of each of `layers`
   const at::Tensor hidden = final_hidden(model, batch, image, &out.vision_features, &out.image_embeds, layers, &probs);  // [B, L, D]
-  // [B, H, L, L] -> the supervised heads' [B, L, L] mean.
-  auto head_mean = [&](const at::Tensor& p) {
+  // [B, H, L, L] -> the supervised heads' [B, H', L, L], and their [B, L, L] mean.
+  auto supervised_heads = [&](const at::Tensor& p) {
     PB_CHECK(supervision.heads >= 0 && supervision.heads <= p.size(1),
              fmt::format("--supervised-heads {} is not between 0 and the {} heads", supervision.heads, p.size(1)));
-    return (supervision.heads == 0 ? p : p.narrow(1, 0, supervision.heads)).mean(1);
+    return supervision.heads == 0 ? p : p.narrow(1, 0, supervision.heads);
   };
+  auto head_mean = [&](const at::Tensor& p) { return supervised_heads(p).mean(1); };
   size_t next = 0;
   if (supervise) mention_supervision(batch, head_mean(probs[next++]), supervision.count_centres, out);
-  if (route) route_supervision(batch, head_mean(probs[next++]), out);
+  if (route) route_supervision(batch, supervised_heads(probs[next++]), supervision.split_routing, out);
   if (read) read_supervision(batch, head_mean(probs[next++]), out);
   const at::Tensor targets = batch.targets.to(hidden.device());
   const at::Tensor where = targets.ne(-100);                 // [B, L]

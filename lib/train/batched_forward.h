@@ -58,9 +58,11 @@ struct BatchLoss {
   at::Tensor attention_loss;
   double focus_mass = 0;         // that mass, averaged over those mentions
   int64_t focused_mentions = 0;  // how many mentions it averages
-  // Routing supervision (also with `routed_layer` >= 0): the mean over answers whose question has a
+  // Routing supervision (also with route_layer >= 0): the mean over answers whose question has a
   // mention of -log(the head-mean attention mass that the position predicting the answer's first
-  // token puts on those mentions' tokens), undefined when there is none.
+  // token puts on those mentions' tokens), undefined when there is none. With split_routing, a
+  // question's two mentions are routed by the two halves of the heads, each half to its own mention,
+  // so the answer position holds both objects apart (a relation compares them) rather than their mean.
   at::Tensor route_loss;
   double route_mass = 0;
   int64_t routed_answers = 0;
@@ -84,6 +86,7 @@ struct AttentionSupervision {
   int64_t route_layer = -1;    // route_loss (needs mention_layer): an answer's first predicting position -> its mentions
   int64_t read_layer = -1;     // read_loss: reading answers' predicting positions -> the sign slots they spell
   bool count_centres = false;  // count_loss (needs mention_layer): counted mentions -> their centres and BOS
+  bool split_routing = false;  // route_loss: a question's two mentions each by its own half of the heads
   int64_t heads = 0;
 };
 BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& image = {},

@@ -74,6 +74,10 @@ struct TrainSynthOptions {
   // first token puts on its question's mentions); 0 = off. The answer position must find those few
   // words among 576 image tokens, the same plateau one hop later.
   double route_supervision = 0;
+  // With route_supervision: a question that names two objects (spatial) has them routed by the two
+  // halves of the heads, each half to its own mention, so the answer position holds the two objects'
+  // features apart instead of their mean, from which no comparison of positions can be read.
+  bool split_routing = false;
   // Count supervision (with attention_supervision): a count question's mention is taught, in place of
   // the mass target, to spread its attention evenly over the centre patch of each object it counts and
   // BOS (this weight times that cross-entropy); the share BOS keeps, 1 / (k + 1), carries the count k,

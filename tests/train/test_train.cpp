@@ -704,4 +704,35 @@ TEST_CASE("train: count supervision spreads a mention over centres and BOS; read
   CHECK(hidden.read_loss.item<double>() == Approx(-std::log(1e-6)).epsilon(1e-4));
 }
 
+TEST_CASE("train: split routing sends a spatial question's two mentions through the two halves of the heads", "[train]") {
+  c10::InferenceMode guard;
+  const LlavaConfig cfg = load_llava_config(synth_config());
+  const auto model = LlavaModelImpl::random(cfg, ModelOptions{}, 3);
+  const auto tok = SentencePieceTokenizer::load(synth_tokenizer());
+  REQUIRE(synth::make_sample("val", 0, 4).question.type == synth::QuestionType::kSpatial);
+  TrainingBatch batch = collate({make_synth_example(tok, cfg, "val", 0, 4)}, cfg.vision.image_size, model->image_tokens());
+  REQUIRE(batch.focus_query.size(1) == 2);
+  AttentionSupervision s{0, 1};
+  const BatchLoss joint = batch_loss(*model, batch, {}, s);
+  s.split_routing = true;
+  const BatchLoss split = batch_loss(*model, batch, {}, s);
+  REQUIRE(split.route_loss.defined());
+  CHECK(split.routed_answers == 1);
+  // Each half's mass is on its own mention only, so the mean of the two is below the joint mass (on both).
+  CHECK(split.route_mass < joint.route_mass);
+  CHECK(split.focus_mass == Approx(joint.focus_mass).epsilon(1e-6));  // the mentions' own loss is unchanged
+  // The second mention out of view: its half has no mass left (-log 1e-6), the joint target still has the first.
+  batch.hidden_keys = at::zeros(batch.targets.sizes(), at::kBool);
+  batch.hidden_keys[0][batch.focus_query[0][1].item<int64_t>()] = true;
+  const BatchLoss blind = batch_loss(*model, batch, {}, s);
+  CHECK(blind.route_loss.item<double>() > -0.5 * std::log(1e-6));
+  s.split_routing = false;
+  CHECK(batch_loss(*model, batch, {}, s).route_loss.item<double>() < -0.5 * std::log(1e-6));
+  // A one-mention question is routed by all heads either way.
+  TrainingBatch colour = first_val_batch(cfg, *model);
+  const BatchLoss one = batch_loss(*model, colour, {}, s);
+  s.split_routing = true;
+  CHECK(batch_loss(*model, colour, {}, s).route_mass == Approx(one.route_mass).epsilon(1e-6));
+}
+
 }  // namespace pb::test
