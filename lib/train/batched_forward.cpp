@@ -225,8 +225,9 @@ void route_supervision(const TrainingBatch& batch, const at::Tensor& probs, bool
   if (rows.empty()) return;
   const at::Device device = probs.device();
   const auto r = static_cast<int64_t>(rows.size());
-  const at::Tensor key_mask = at::from_blob(keys.data(), {r, kMaxGroups, l}, at::kByte).to(device).to(at::kFloat);  // [R, G, L]
-  const at::Tensor head_weight = at::from_blob(heads.data(), {r, kMaxGroups, h}, at::kFloat).to(device);          // [R, G, H]
+  // clone(): from_blob borrows the vectors, and autograd keeps these tensors for the backward pass.
+  const at::Tensor key_mask = at::from_blob(keys.data(), {r, kMaxGroups, l}, at::kByte).to(at::kFloat).to(device);  // [R, G, L]
+  const at::Tensor head_weight = at::from_blob(heads.data(), {r, kMaxGroups, h}, at::kFloat).clone().to(device);  // [R, G, H]
   const at::Tensor attended =
       probs.index({at::tensor(rows, at::kLong).to(device), at::indexing::Slice(), at::tensor(queries, at::kLong).to(device)});  // [R, H, L]
   // Each group's mean over its heads of the mass on its keys.                                      // [R, G]
