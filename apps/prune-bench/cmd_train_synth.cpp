@@ -61,7 +61,8 @@ void setup_train_synth(CLI::App& app) {
                   "The first this-many symbolic steps hide background image tokens from attention")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--question-types", o->question_types,
-                  "Train on samples of these question types only (colour, shape, count, exists, spatial, reading); needs --turns 1")
+                  "First questions of these types only (colour, shape, count, exists, spatial, reading), in turn; "
+                  "a type named twice comes twice as often; later turns are of any type")
       ->delimiter(',');
   cmd->add_option("--init-parts", o->init_parts,
                   "What --init-from takes: all, or vision (the tower and patch heads; projector and LLM start fresh)")

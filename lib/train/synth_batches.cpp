@@ -145,7 +145,13 @@ std::vector<int64_t> question_type_slots(const std::vector<std::string>& names) 
 int64_t typed_stream_index(const std::vector<int64_t>& type_slots, int64_t k) {
   if (type_slots.empty()) return k;
   const auto n = static_cast<int64_t>(type_slots.size());
-  return (k / n) * static_cast<int64_t>(synth::kQuestionTypes.size()) + type_slots[static_cast<size_t>(k % n)];
+  const auto j = static_cast<size_t>(k % n);
+  const int64_t slot = type_slots[j];
+  // A type named c times takes c samples of that type per round: the o-th of them is that type's
+  // sample (round * c + o), so no sample is drawn twice.
+  const auto c = static_cast<int64_t>(std::count(type_slots.begin(), type_slots.end(), slot));
+  const auto o = static_cast<int64_t>(std::count(type_slots.begin(), type_slots.begin() + static_cast<std::ptrdiff_t>(j), slot));
+  return ((k / n) * c + o) * static_cast<int64_t>(synth::kQuestionTypes.size()) + slot;
 }
 
 SynthExample make_dense_vision_example(const LlavaConfig& cfg, uint64_t seed, int64_t index) {

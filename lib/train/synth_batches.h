@@ -82,7 +82,8 @@ SynthExample make_dense_vision_example(const LlavaConfig& cfg, uint64_t seed, in
 std::vector<int64_t> question_type_slots(const std::vector<std::string>& names);
 
 // The training-stream sample index at stream position k: k itself when `type_slots` is empty, else
-// the k-th sample of those types taken in turn (sample i is of type kQuestionTypes[i % 6]).
+// the k-th sample of those types taken in turn (sample i is of type kQuestionTypes[i % 6]); a type
+// named twice comes twice as often, never with the same sample twice.
 int64_t typed_stream_index(const std::vector<int64_t>& type_slots, int64_t k);
 
 // Pixels and patch labels of a vision-only batch (ids and targets stay empty).

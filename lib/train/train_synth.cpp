@@ -257,7 +257,6 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   if (o.precision != "bf16" && o.precision != "fp32") throw Error(fmt::format("--precision '{}' must be bf16 or fp32", o.precision));
   if (o.batch <= 0 || o.steps <= 0) throw Error("train-synth: --steps and --batch must be positive");
   const std::vector<int64_t> type_slots = question_type_slots(o.question_types);
-  if (!type_slots.empty() && o.turns != 1) throw Error("--question-types needs --turns 1: later turns ask questions of any type");
   PB_CHECK(o.route_supervision == 0 || o.attention_supervision > 0,
            "train-synth: --route-supervision needs --attention-supervision (it supervises the layer after it)");
   PB_CHECK(!o.split_routing || o.route_supervision > 0, "train-synth: --split-routing needs --route-supervision");

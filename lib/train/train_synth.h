@@ -57,8 +57,8 @@ struct TrainSynthOptions {
   // attention, so the language model first learns the lookup among the few tokens that matter.
   int64_t symbolic_hide_background = 0;
   // Train on the samples of these question types only ("colour", "shape", ...; empty = all): sample k
-  // of the stream is the k-th training sample of one of them, in turn. Needs --turns 1 (a conversation's
-  // later questions are of any type).
+  // of the stream is the k-th training sample of one of them, in turn; a type named twice comes twice
+  // as often. They are the conversations' first questions: with --turns > 1 the later ones are of any type.
   std::vector<std::string> question_types;
   // What --init-from takes: "all" (every weight) or "vision" (the vision tower and the patch heads; the
   // projector and the language model start from this run's random initialisation).

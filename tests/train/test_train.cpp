@@ -360,11 +360,11 @@ TEST_CASE("train: --question-types draws the training stream from those types on
   CHECK(seen == std::vector<int64_t>{5, 0, 11, 6, 17, 12});  // every sample of those types, none twice
   CHECK(typed_stream_index({}, 7) == 7);
   CHECK_THROWS_WITH(question_type_slots({"color"}), Catch::Contains("unknown type 'color'"));
-  TempDir dir;
-  TrainSynthOptions o = quiet_options(dir.file("typed"));
-  o.question_types = {"colour"};
-  o.turns = 2;
-  CHECK_THROWS_WITH(train_synth(o), Catch::Contains("--question-types needs --turns 1"));
+  // A type named twice comes twice per round, with distinct samples: reading's 0th, 1st, 2nd, ...
+  const std::vector<int64_t> weighted = question_type_slots({"reading", "count", "reading"});
+  std::vector<int64_t> drawn;
+  for (int64_t k = 0; k < 6; ++k) drawn.push_back(typed_stream_index(weighted, k));
+  CHECK(drawn == std::vector<int64_t>{5, 2, 11, 17, 8, 23});
 }
 
 TEST_CASE("train: a log window ends with its stage", "[train]") {
