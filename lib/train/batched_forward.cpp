@@ -166,8 +166,9 @@ void mention_supervision(const TrainingBatch& batch, const at::Tensor& probs, bo
   const at::Tensor row = counts.select(1, 0), slot = counts.select(1, 1);
   const at::Device device = probs.device();
   const at::Tensor query = batch.focus_query.index({row, slot});
-  const at::Tensor on_centres = image_attention(probs, row, query, batch.image_pos, p);           // [C, P]
-  const at::Tensor on_bos = probs.index({row.to(device), query.to(device)}).select(1, 0);        // [C]
+  const at::Tensor attended = probs.index({row.to(device), query.to(device)});                   // [C, L]
+  const at::Tensor on_centres = attended.narrow(1, batch.image_pos, p);                          // [C, P]
+  const at::Tensor on_bos = attended.select(1, 0);                                               // [C]
   const at::Tensor centres = batch.focus_centres.index({row, slot}).to(device).to(at::kFloat);  // [C, P]
   const at::Tensor keys = centres.sum(-1) + 1;                                                   // [C]
   const at::Tensor log_sum = (on_centres + 1e-6).log().mul(centres).sum(-1) + (on_bos + 1e-6).log();
@@ -225,7 +226,7 @@ void route_supervision(const TrainingBatch& batch, const at::Tensor& probs, bool
   if (rows.empty()) return;
   const at::Device device = probs.device();
   const auto r = static_cast<int64_t>(rows.size());
-  // clone(): from_blob borrows the vectors, and autograd keeps these tensors for the backward pass.
+  // Copies (to(kFloat), clone()): from_blob borrows the vectors, and autograd keeps these tensors for backward.
   const at::Tensor key_mask = at::from_blob(keys.data(), {r, kMaxGroups, l}, at::kByte).to(at::kFloat).to(device);  // [R, G, L]
   const at::Tensor head_weight = at::from_blob(heads.data(), {r, kMaxGroups, h}, at::kFloat).clone().to(device);  // [R, G, H]
   const at::Tensor attended =

@@ -52,7 +52,7 @@ struct BatchLoss {
   at::Tensor vision_features;   // [B, P, Dv]: the feature layer's patch rows the projector reads (undefined
                                 // when `image` is given)
   at::Tensor image_embeds;      // [B, P, D]: the projector's output, or `image`
-  // Attention supervision (with `supervised_layer` >= 0 and batch.focus defined): the mean over mentions
+  // Attention supervision (with mention_layer >= 0 and batch.focus defined): the mean over mentions
   // that name something visible of -log(the head-mean attention mass their position puts on it),
   // undefined when there is none.
   at::Tensor attention_loss;

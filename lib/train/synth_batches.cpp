@@ -58,8 +58,8 @@ std::vector<Mention> question_mentions(const synth::Question& question, const st
     if (r.colour) m.words = synth::colour_name(*r.colour);
     if (r.shape) m.words += (m.words.empty() ? "" : " ") + std::string(synth::shape_name(*r.shape));
     m.patches.assign(static_cast<size_t>(p), 0);
-    m.counted = question.type == synth::QuestionType::kCount;
-    if (m.counted) m.centres.assign(static_cast<size_t>(p), 0);
+    const bool counted = question.type == synth::QuestionType::kCount;
+    if (counted) m.centres.assign(static_cast<size_t>(p), 0);
     for (int64_t i = 0; i < p; ++i) {
       // Patch labels are 1 + the enum's index, 0 where no object is (synth::PatchLabels).
       const int64_t shape = label(kLabelShape, i), colour = label(kLabelColour, i);
@@ -68,7 +68,7 @@ std::vector<Mention> question_mentions(const synth::Question& question, const st
       m.patches[static_cast<size_t>(i)] = on ? 1 : 0;
       // A centre patch reads the colour and shape of the object whose centre it holds (objects are
       // placed without heavy overlap: synth::place_object).
-      if (m.counted && on && label(kLabelCentre, i) > 0) m.centres[static_cast<size_t>(i)] = 1;
+      if (counted && on && label(kLabelCentre, i) > 0) m.centres[static_cast<size_t>(i)] = 1;
     }
     out.push_back(std::move(m));
   }
@@ -211,7 +211,7 @@ SynthExample make_synth_example(const SentencePieceTokenizer& tok, const LlavaCo
     e.answer_types.push_back(static_cast<int64_t>(type - synth::kQuestionTypes.begin()));
     for (Mention& m : question_mentions(q, e.patch_labels)) {
       e.focus.push_back({mention_token(tok, e.ids, from, static_cast<int64_t>(e.ids.size()), q.text, m.words),
-                         std::move(m.patches), turn, m.counted, std::move(m.centres)});
+                         std::move(m.patches), turn, std::move(m.centres)});
     }
     ++turn;
   };
@@ -219,7 +219,6 @@ SynthExample make_synth_example(const SentencePieceTokenizer& tok, const LlavaCo
     if (q.type != synth::QuestionType::kReading) return;
     // The answer's tokens, without the EOS add_answer ends them with.
     for (SynthExample::Focus& f : reading_focus(tok, e.ids, from, static_cast<int64_t>(e.ids.size()) - 1, e.patch_labels)) {
-      f.turn = turn - 1;
       e.reading.push_back(std::move(f));
     }
   };
@@ -301,9 +300,9 @@ TrainingBatch collate(const std::vector<SynthExample>& examples, int64_t image_s
       focus_query[i][slot] = f.token - 1 + image_tokens;  // its spliced position
       mention_of[i][slot] = f.turn;
       for (int64_t j = 0; j < image_tokens; ++j) focus[i][slot][j] = f.patches[static_cast<size_t>(j)] != 0;
-      counted[i][slot] = f.counted;
-      PB_CHECK(!f.counted || static_cast<int64_t>(f.centres.size()) == image_tokens, "centre mask length");
-      for (int64_t j = 0; f.counted && j < image_tokens; ++j) centres[i][slot][j] = f.centres[static_cast<size_t>(j)] != 0;
+      counted[i][slot] = !f.centres.empty();
+      PB_CHECK(f.centres.empty() || static_cast<int64_t>(f.centres.size()) == image_tokens, "centre mask length");
+      for (int64_t j = 0; j < static_cast<int64_t>(f.centres.size()); ++j) centres[i][slot][j] = f.centres[static_cast<size_t>(j)] != 0;
     }
     for (size_t k = 0; k < e.reading.size(); ++k) {
       const SynthExample::Focus& f = e.reading[k];

@@ -33,13 +33,14 @@ struct SynthExample {
     int64_t token = 0;
     std::vector<uint8_t> patches;
     int64_t turn = 0;  // which answer's question it is in
-    // A count question's mention: the centre patch [P] of each object it counts (Mention::centres).
-    bool counted = false;
+    // A count question's mention: the centre patch [P] of each object it counts (Mention::centres);
+    // empty for any other mention.
     std::vector<uint8_t> centres;
   };
   std::vector<Focus> focus;
   // Reading supervision targets: for each token of a reading answer that spells sign characters, its ids
-  // index (the position before it predicts it) and the patches [P] of the character slots it spells.
+  // index (the position before it predicts it) and the patches [P] of the character slots it spells
+  // (`turn` and `centres` unused).
   std::vector<Focus> reading;
   std::vector<int64_t> answer_types;  // per answer (turn): its question's type, an index into synth::kQuestionTypes
 };
@@ -47,12 +48,11 @@ struct SynthExample {
 // What `question` names, in order (its referents, then the sign), as the words that name it in the
 // question text ("red star", "star", "red", "sign"), each with its patch mask [P] over flattened patch
 // labels [kPatchLabelRows, P] (patches of objects that match, or of the sign's characters).
-// A count question's mention also has `centres` [P]: the one patch holding each matching object's
-// centre, so that attention spread evenly over them and a fixed token carries the count.
+// A count question's mention also has `centres` [P] (empty for others): the one patch holding each
+// matching object's centre, so that attention spread evenly over them and a fixed token carries the count.
 struct Mention {
   std::string words;
   std::vector<uint8_t> patches;
-  bool counted = false;
   std::vector<uint8_t> centres;
 };
 std::vector<Mention> question_mentions(const synth::Question& question, const std::vector<int64_t>& patch_labels);

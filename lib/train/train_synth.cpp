@@ -268,14 +268,20 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   }
   set_threads(o.threads);
   const LlavaConfig cfg = load_llava_config(o.config);
-  auto check_layer = [&](const char* option, int64_t layer) {
+  // `what` names the option and the layer it puts supervision in.
+  auto check_layer = [&](const std::string& what, int64_t layer) {
     if (layer >= cfg.text.num_hidden_layers) {
-      throw Error(fmt::format("train-synth: {} {} is past the model's {} decoder layers ({})", option, layer,
+      throw Error(fmt::format("train-synth: {} is past the model's {} decoder layers ({})", what,
                               cfg.text.num_hidden_layers, o.config));
     }
   };
-  if (o.attention_supervision > 0) check_layer("--supervised-layer", o.supervised_layer + (o.route_supervision > 0 ? 1 : 0));
-  if (o.read_supervision > 0) check_layer("--read-layer", o.read_layer);
+  if (o.attention_supervision > 0) check_layer(fmt::format("--supervised-layer {}", o.supervised_layer), o.supervised_layer);
+  if (o.attention_supervision > 0 && o.route_supervision > 0) {
+    check_layer(fmt::format("--supervised-layer {} with --route-supervision: routing in layer {}", o.supervised_layer,
+                            o.supervised_layer + 1),
+                o.supervised_layer + 1);
+  }
+  if (o.read_supervision > 0) check_layer(fmt::format("--read-layer {}", o.read_layer), o.read_layer);
   const SentencePieceTokenizer tok = SentencePieceTokenizer::load(o.tokenizer);
   ModelSource source;
   source.device = o.device;

@@ -7,6 +7,7 @@
 #include <array>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -590,7 +591,7 @@ TEST_CASE("train: count mentions aim at their objects' centres, reading answers 
   REQUIRE(count.question.type == synth::QuestionType::kCount);
   const SynthExample counted = make_synth_example(tok, cfg, "val", 0, 2, 1);
   REQUIRE(counted.focus.size() == 1);
-  CHECK(counted.focus[0].counted);
+  CHECK(!counted.focus[0].centres.empty());
   int64_t centres = 0;
   for (int64_t i = 0; i < p; ++i) {
     if (counted.focus[0].centres[static_cast<size_t>(i)] == 0) continue;
@@ -600,7 +601,7 @@ TEST_CASE("train: count mentions aim at their objects' centres, reading answers 
   }
   CHECK(std::to_string(centres) == count.question.answer);
   // Other questions' mentions are not counted.
-  CHECK_FALSE(make_synth_example(tok, cfg, "val", 0, 0, 1).focus[0].counted);
+  CHECK(make_synth_example(tok, cfg, "val", 0, 0, 1).focus[0].centres.empty());
 
   // Reading: each answer token that spells characters aims at the slots of those characters.
   std::vector<int64_t> labels(static_cast<size_t>(kPatchLabelRows * 4), 0);
@@ -733,6 +734,32 @@ TEST_CASE("train: split routing sends a spatial question's two mentions through 
   const BatchLoss one = batch_loss(*model, colour, {}, s);
   s.split_routing = true;
   CHECK(batch_loss(*model, colour, {}, s).route_mass == Approx(one.route_mass).epsilon(1e-6));
+}
+
+TEST_CASE("train: supervision options that need another, or a layer the model lacks, are refused", "[train]") {
+  TempDir dir;
+  auto refused = [&](const std::function<void(TrainSynthOptions&)>& set) {
+    TrainSynthOptions o = quiet_options(dir.file("refused"));
+    o.steps = 1;
+    set(o);
+    return o;
+  };
+  CHECK_THROWS_WITH(train_synth(refused([](TrainSynthOptions& o) { o.count_supervision = 1; })),
+                    Catch::Contains("--count-supervision needs --attention-supervision"));
+  CHECK_THROWS_WITH(train_synth(refused([](TrainSynthOptions& o) {
+                      o.attention_supervision = 1;
+                      o.split_routing = true;
+                    })),
+                    Catch::Contains("--split-routing needs --route-supervision"));
+  // The test model has 2 decoder layers: reading at layer 2, or routing after layer 1, is past them.
+  CHECK_THROWS_WITH(train_synth(refused([](TrainSynthOptions& o) { o.read_supervision = 1; })),
+                    Catch::Contains("--read-layer 2 is past the model's 2 decoder layers"));
+  CHECK_THROWS_WITH(train_synth(refused([](TrainSynthOptions& o) {
+                      o.attention_supervision = 1;
+                      o.route_supervision = 1;
+                      o.supervised_layer = 1;
+                    })),
+                    Catch::Contains("--supervised-layer 1 with --route-supervision: routing in layer 2 is past the model's 2 decoder layers"));
 }
 
 }  // namespace pb::test
