@@ -176,14 +176,15 @@ void mention_supervision(const TrainingBatch& batch, const at::Tensor& probs, bo
   out.count_mass = (on_centres.mul(centres).sum(-1) + on_bos).detach().mean().item<double>();
 }
 
-// BatchLoss::route_loss: at the position that predicts each answer's first token, -log of the mass of
+// BatchLoss::route_loss: at the position that predicts each answer's first token that says something
+// (TrainingBatch::route_query), -log of the mass of
 // `probs` [B, H, L, L] (the supervised heads) on its question's mention tokens, in the mean over heads.
 // With `split`, a question's n >= 2 mentions are routed by n groups of heads, mention j by heads
 // [j H / n, (j + 1) H / n): each group's -log mass on its own mention, averaged over groups.
 void route_supervision(const TrainingBatch& batch, const at::Tensor& probs, bool split, BatchLoss& out) {
-  const int64_t b = batch.answer_of.size(0), l = batch.answer_of.size(1), m = batch.focus_query.size(1);
-  const int64_t h = probs.size(1);
-  auto answers = batch.answer_of.accessor<int64_t, 2>();
+  const int64_t b = batch.route_query.size(0), a = batch.route_query.size(1), m = batch.focus_query.size(1);
+  const int64_t l = probs.size(2), h = probs.size(1);
+  auto route_query = batch.route_query.accessor<int64_t, 2>();
   auto mention_at = batch.focus_query.accessor<int64_t, 2>();
   auto mention_answer = batch.mention_of.accessor<int64_t, 2>();
   std::vector<int64_t> rows, queries;
@@ -192,11 +193,10 @@ void route_supervision(const TrainingBatch& batch, const at::Tensor& probs, bool
   std::vector<uint8_t> keys;   // [R, G, L]
   std::vector<float> heads;    // [R, G, H]: 1 / (heads in the group) on its heads
   for (int64_t i = 0; i < b; ++i) {
-    int64_t last = -1;
-    for (int64_t t = 0; t < l; ++t) {
-      const int64_t k = answers[i][t];
-      if (k < 0 || k == last) continue;
-      last = k;  // t predicts answer k's first token
+    for (int64_t k = 0; k < a; ++k) {
+      const int64_t t = route_query[i][k];
+      if (t < 0) continue;
+      PB_CHECK(t < l, "a routed position past the sequence");
       std::vector<int64_t> mentions;  // its question's mention positions
       for (int64_t j = 0; j < m; ++j) {
         if (mention_answer[i][j] == k && mention_at[i][j] >= 0 && mention_at[i][j] < t) mentions.push_back(mention_at[i][j]);
@@ -265,7 +265,7 @@ BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, co
                      const AttentionSupervision& supervision) {
   BatchLoss out;
   const bool supervise = supervision.mention_layer >= 0 && batch.focus.defined() && batch.focus_query.defined();
-  const bool route = supervise && supervision.route_layer >= 0 && batch.mention_of.defined() && batch.answer_of.defined();
+  const bool route = supervise && supervision.route_layer >= 0 && batch.mention_of.defined() && batch.route_query.defined();
   const bool read = supervision.read_layer >= 0 && batch.read_focus.defined() && batch.read_query.defined();
   std::vector<int64_t> layers;  // the probed layers, in the order of `probs`
   if (supervise) layers.push_back(supervision.mention_layer);

@@ -24,6 +24,8 @@ struct TrainingBatch {
   at::Tensor focus;         // [B, M, P] bool
   at::Tensor focus_query;   // [B, M] int64
   at::Tensor mention_of;    // [B, M] int64: the answer (turn) whose question holds the mention, -1 = none
+  at::Tensor route_query;   // [B, A] int64: the spliced position routing supervises for answer k (the one
+                            // predicting its first token that says something, SynthExample::routed_tokens), -1 = none
   at::Tensor focus_counted; // [B, M] bool: the mention is a count question's (what it counts)
   at::Tensor focus_centres; // [B, M, P] bool: for a counted mention, the centre patch of each object it counts
   // Reading supervision, optional: spliced position read_query[b][k] (-1 = none) predicts an answer token
@@ -60,7 +62,7 @@ struct BatchLoss {
   int64_t focused_mentions = 0;  // how many mentions it averages
   // Routing supervision (also with route_layer >= 0): the mean over answers whose question has a
   // mention of -log(the head-mean attention mass that the position predicting the answer's first
-  // token puts on those mentions' tokens), undefined when there is none. With split_routing, a
+  // token that says something (TrainingBatch::route_query) puts on those mentions' tokens), undefined when there is none. With split_routing, a
   // question's two mentions are routed by the two halves of the heads, each half to its own mention,
   // so the answer position holds both objects apart (a relation compares them) rather than their mean.
   at::Tensor route_loss;

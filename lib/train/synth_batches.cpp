@@ -130,6 +130,13 @@ std::vector<SynthExample::Focus> reading_focus(const SentencePieceTokenizer& tok
   return out;
 }
 
+int64_t first_spelling_token(const SentencePieceTokenizer& tok, const std::vector<int64_t>& ids, int64_t from, int64_t to) {
+  for (int64_t k = from; k < to; ++k) {
+    if (tok.id_to_piece(static_cast<int32_t>(ids[static_cast<size_t>(k)])) != kSpace) return k;
+  }
+  return from;
+}
+
 std::vector<int64_t> question_type_slots(const std::vector<std::string>& names) {
   std::vector<int64_t> slots;
   for (const std::string& name : names) {
@@ -202,6 +209,8 @@ SynthExample make_synth_example(const SentencePieceTokenizer& tok, const LlavaCo
   auto add_answer = [&](const std::string& answer) {
     std::vector<int64_t> ids;
     for (int32_t id : tok.encode(answer)) ids.push_back(id);
+    const auto from = static_cast<int64_t>(e.ids.size());
+    e.routed_tokens.push_back(from + first_spelling_token(tok, ids, 0, static_cast<int64_t>(ids.size())));
     ids.push_back(kEosId);
     add(ids, true);
   };
@@ -278,10 +287,17 @@ TrainingBatch collate(const std::vector<SynthExample>& examples, int64_t image_s
   size_t most_answers = 0;
   for (const SynthExample& e : examples) most_answers = std::max(most_answers, e.answer_types.size());
   batch.answer_type = at::full({b, static_cast<int64_t>(most_answers)}, -1, at::kLong);  // [B, A]
+  batch.route_query = at::full({b, static_cast<int64_t>(most_answers)}, -1, at::kLong);  // [B, A]
   auto answer_type = batch.answer_type.accessor<int64_t, 2>();
+  auto route_query = batch.route_query.accessor<int64_t, 2>();
   for (int64_t i = 0; i < b; ++i) {
-    const std::vector<int64_t>& types = examples[static_cast<size_t>(i)].answer_types;
-    for (size_t k = 0; k < types.size(); ++k) answer_type[i][static_cast<int64_t>(k)] = types[k];
+    const SynthExample& e = examples[static_cast<size_t>(i)];
+    PB_CHECK(e.routed_tokens.size() == e.answer_types.size(), "one routed token per answer");
+    for (size_t k = 0; k < e.answer_types.size(); ++k) {
+      answer_type[i][static_cast<int64_t>(k)] = e.answer_types[k];
+      PB_CHECK(e.routed_tokens[k] > image_pos, "an answer must follow the image");
+      route_query[i][static_cast<int64_t>(k)] = e.routed_tokens[k] - 1 + image_tokens - 1;  // the spliced position that predicts it
+    }
   }
   auto focus = batch.focus.accessor<bool, 3>();
   auto focus_query = batch.focus_query.accessor<int64_t, 2>();

@@ -43,6 +43,10 @@ struct SynthExample {
   // (`turn` and `centres` unused).
   std::vector<Focus> reading;
   std::vector<int64_t> answer_types;  // per answer (turn): its question's type, an index into synth::kQuestionTypes
+  // Per answer (turn): the ids index of its first token that says something, the one routing supervises.
+  // A count's "3" is "▁" "3" (digits split off, as in LLaMA's tokenizer): the bare "▁" says nothing,
+  // and the position that predicts it is not the one that must know the count.
+  std::vector<int64_t> routed_tokens;
 };
 
 // What `question` names, in order (its referents, then the sign), as the words that name it in the
@@ -62,6 +66,9 @@ std::vector<Mention> question_mentions(const synth::Question& question, const st
 // (patch label row kLabelSlot). A bare word-boundary token ("▁" before a digit) spells none and is left out.
 std::vector<SynthExample::Focus> reading_focus(const SentencePieceTokenizer& tok, const std::vector<int64_t>& ids,
                                                int64_t from, int64_t to, const std::vector<int64_t>& patch_labels);
+
+// The index of the first token in ids[from, to) that is not a bare word-boundary "▁"; `from` when none is.
+int64_t first_spelling_token(const SentencePieceTokenizer& tok, const std::vector<int64_t>& ids, int64_t from, int64_t to);
 
 // The index in ids[from, to) of the token that ends the first occurrence of `words` (as whole words)
 // inside `question` as those tokens spell it; an error when the tokens do not spell it.

@@ -601,7 +601,19 @@ TEST_CASE("train: count mentions aim at their objects' centres, reading answers 
   }
   CHECK(std::to_string(centres) == count.question.answer);
   // Other questions' mentions are not counted.
-  CHECK(make_synth_example(tok, cfg, "val", 0, 0, 1).focus[0].centres.empty());
+  const SynthExample colour = make_synth_example(tok, cfg, "val", 0, 0, 1);
+  CHECK(colour.focus[0].centres.empty());
+  // Routing aims at the position that predicts the count's digit, not the bare "▁" before it; a colour
+  // answer's first token already says something.
+  const int64_t answer_at = static_cast<int64_t>(counted.prompt_ids.size());
+  REQUIRE(tok.id_to_piece(static_cast<int32_t>(counted.ids[static_cast<size_t>(answer_at)])) == "\u2581");
+  REQUIRE(counted.routed_tokens.size() == 1);
+  CHECK(counted.routed_tokens[0] == answer_at + 1);
+  CHECK(tok.decode({static_cast<int32_t>(counted.ids[static_cast<size_t>(answer_at + 1)])}) == count.question.answer);
+  CHECK(colour.routed_tokens == std::vector<int64_t>{static_cast<int64_t>(colour.prompt_ids.size())});
+  const TrainingBatch routed = collate({counted, colour}, cfg.vision.image_size, p);
+  CHECK(routed.targets[0][routed.route_query[0][0].item<int64_t>()].item<int64_t>() == counted.ids[static_cast<size_t>(answer_at + 1)]);
+  CHECK(routed.targets[1][routed.route_query[1][0].item<int64_t>()].item<int64_t>() == colour.ids[colour.prompt_ids.size()]);
 
   // Reading: each answer token that spells characters aims at the slots of those characters.
   std::vector<int64_t> labels(static_cast<size_t>(kPatchLabelRows * 4), 0);
