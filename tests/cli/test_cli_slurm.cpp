@@ -55,7 +55,7 @@ void require_equal_sweeps(const fs::path& a, const fs::path& b) {
     require_equal_results(entry.path(), b / "points" / entry.path().filename());
     ++points;
   }
-  CHECK(points == 10);  // configs/sweeps/ci-regression.json
+  CHECK(points == 10);  // tests/data/regression/sweep.json
 }
 
 }  // namespace
@@ -76,7 +76,7 @@ TEST_CASE("sweep on a real Slurm array equals a local sweep; a lost shard is res
   REQUIRE(started.status == 0);
   const std::string env = "SLURM_CONF=" + shell_quote((dir / "cluster" / "slurm.conf").string());
   const std::string in_repo = "cd " + src + " &&";
-  const std::string sweep = "sweep --config configs/sweeps/ci-regression.json --quiet --out ";
+  const std::string sweep = "sweep --config tests/data/regression/sweep.json --quiet --out ";
 
   const CliResult local = run_cli_with_prefix(in_repo, sweep + shell_quote((dir / "local").string()));
   INFO(local.err);
