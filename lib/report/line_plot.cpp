@@ -16,9 +16,14 @@ namespace pb {
 
 namespace {
 
-// Tableau 10 (matplotlib's default cycle), as BGR.
-const cv::Scalar kColours[] = {{180, 119, 31}, {14, 127, 255}, {44, 160, 44},   {40, 39, 214},  {189, 103, 148},
-                               {75, 86, 140},  {194, 119, 227}, {127, 127, 127}, {34, 189, 188}, {207, 190, 23}};
+// Tableau 10 (matplotlib's default cycle), then 8 darker hues unlike any of them (navy, maroon, teal,
+// olive, indigo, dark magenta, goldenrod, slate), as BGR: a default comparison has 14 methods, and a
+// colour shared by two of them is read as one.
+const cv::Scalar kColours[] = {{180, 119, 31}, {14, 127, 255}, {44, 160, 44},  {40, 39, 214},  {189, 103, 148},
+                               {75, 86, 140},  {194, 119, 227}, {127, 127, 127}, {34, 189, 188}, {207, 190, 23},
+                               {128, 0, 0},    {0, 0, 128},    {128, 128, 0},  {0, 128, 128},  {130, 0, 75},
+                               {139, 0, 139},  {32, 165, 218}, {79, 79, 47}};
+constexpr size_t kColourCount = sizeof(kColours) / sizeof(kColours[0]);
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
 const cv::Scalar kBlack(30, 30, 30), kGrid(228, 228, 228), kWhite(255, 255, 255);
 
@@ -167,10 +172,17 @@ void write_line_plot_png(const LinePlot& plot, const std::string& path) {
   // Series: reference levels first (under the lines), then lines, markers and point labels.
   int shape = 0;
   std::vector<int> shapes;
+  std::vector<cv::Rect> placed;  // point labels placed so far
+  struct PointLabel {
+    std::string text;
+    cv::Point at;
+    cv::Scalar colour;
+  };
+  std::vector<PointLabel> labels;  // drawn after every line and marker, so none is drawn over
   for (size_t k = 0; k < plot.series.size(); ++k) shapes.push_back(plot.series[k].reference ? 5 : shape++);
   for (size_t k = 0; k < plot.series.size(); ++k) {
     const PlotSeries& s = plot.series[k];
-    const cv::Scalar colour = s.reference ? kBlack : kColours[k % 10];
+    const cv::Scalar colour = s.reference ? kBlack : kColours[k % kColourCount];
     std::vector<size_t> order(s.x.size());
     std::iota(order.begin(), order.end(), 0);
     std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return s.x[a] < s.x[b]; });
@@ -187,13 +199,24 @@ void write_line_plot_png(const LinePlot& plot, const std::string& path) {
       if (!s.point_labels.empty()) {
         const std::string& pl = s.point_labels[i];
         const cv::Size sz = text_size(pl, 0.42);
-        int x = px(s.x[i]) + 9, y = py(s.y[i]) - 9;
-        x = std::min(x, area.x + area.width - sz.width - 2);
-        y = std::max(y, area.y + sz.height + 2);
-        text(img, pl, {x, y}, 0.42, colour * 0.8);
+        // Above right of the marker, else below right, above left, below left: the first place no
+        // earlier label holds. A label with no free place is left out rather than drawn over another.
+        const cv::Point c{px(s.x[i]), py(s.y[i])};
+        const cv::Point offsets[] = {{9, -9}, {9, 9 + sz.height}, {-9 - sz.width, -9}, {-9 - sz.width, 9 + sz.height}};
+        for (const cv::Point& o : offsets) {
+          const int x = std::clamp(c.x + o.x, area.x + 2, area.x + area.width - sz.width - 2);
+          const int y = std::clamp(c.y + o.y, area.y + sz.height + 2, area.y + area.height - 2);
+          const cv::Rect box(x - 1, y - sz.height - 1, sz.width + 2, sz.height + 4);
+          if (std::any_of(placed.begin(), placed.end(), [&](const cv::Rect& r) { return (r & box).area() > 0; })) continue;
+          placed.push_back(box);
+          labels.push_back({pl, {x, y}, colour * 0.8});
+          break;
+        }
       }
     }
   }
+
+  for (const PointLabel& l : labels) text(img, l.text, l.at, 0.42, l.colour);
 
   // Legend beside the plot.
   const int lx = area.x + area.width + 20;
@@ -202,7 +225,7 @@ void write_line_plot_png(const LinePlot& plot, const std::string& path) {
                 cv::Scalar(200, 200, 200), 1);
   for (size_t k = 0; k < plot.series.size(); ++k) {
     const PlotSeries& s = plot.series[k];
-    const cv::Scalar colour = s.reference ? kBlack : kColours[k % 10];
+    const cv::Scalar colour = s.reference ? kBlack : kColours[k % kColourCount];
     const int cy = ly2 + 10 + 28 * static_cast<int>(k);
     if (s.reference) {
       dashed_line(img, {lx, cy}, {lx + 36, cy}, cv::Scalar(120, 120, 120));

@@ -68,7 +68,9 @@ std::vector<std::string> write_report_plots(const Report& report, const std::str
           s.reference = row.is_baseline;
           s.x.push_back(f->second / scale);
           s.y.push_back(r->accuracy);
-          s.point_labels.push_back(row.budget);
+          // "tokens:64" reads as "64" beside a point; other budgets keep their name.
+          const std::string prefix = "tokens:";
+          s.point_labels.push_back(row.budget.rfind(prefix, 0) == 0 ? row.budget.substr(prefix.size()) : row.budget);
         }
         if (s.x.empty()) continue;
         s.label = s.reference ? method + " (unpruned)" : method;
