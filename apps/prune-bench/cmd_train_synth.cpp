@@ -87,6 +87,12 @@ void setup_train_synth(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--read-layer", o->read_layer, "Decoder layer whose head-mean attention --read-supervision supervises")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--caption-supervision", o->caption_supervision,
+                  "Weight of the cross-entropy of lm_head on the residual after --caption-layer at each sign-character "
+                  "patch against the answer token that spells the character (0 = off)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--caption-layer", o->caption_layer, "Decoder layer after which --caption-supervision reads the residual")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--supervised-heads", o->supervised_heads,
                   "Attention, routing, count and reading supervision act on the mean of the first this-many heads (0 = all)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();

@@ -80,9 +80,11 @@ at::Tensor feature_rows(const LlavaModelImpl& model, const TrainingBatch& batch)
 // Hidden states after the final norm, [B, L, D]; the projector's input rows in *features_out.
 // `image` [B, P, D], when defined, stands in for the projector's output (the tower is then not run).
 // probs_out[i], when given, receives decoder layer probe_layers[i]'s attention probabilities [B, H, L, L].
+// *residual_out, when given, receives the residual stream [B, L, D] after decoder layer residual_layer.
 at::Tensor final_hidden(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& image_in,
                         at::Tensor* features_out = nullptr, at::Tensor* image_out = nullptr,
-                        const std::vector<int64_t>& probe_layers = {}, std::vector<at::Tensor>* probs_out = nullptr) {
+                        const std::vector<int64_t>& probe_layers = {}, std::vector<at::Tensor>* probs_out = nullptr,
+                        int64_t residual_layer = -1, at::Tensor* residual_out = nullptr) {
   const LlavaConfig& cfg = model.config();
   const auto children = model.named_children();
   const auto& projector = dynamic_cast<const ProjectorImpl&>(*children["multi_modal_projector"]);
@@ -125,7 +127,10 @@ at::Tensor final_hidden(const LlavaModelImpl& model, const TrainingBatch& batch,
     at::Tensor probs;  // [B, H, L, L]
     x = decoder_layer(*layers[i], tc, x, cos, sin, causal, probed ? &probs : nullptr);
     for (size_t j = 0; probed && j < probe_layers.size(); ++j) if (probe_layers[j] == layer) (*probs_out)[j] = probs;
+    if (residual_out != nullptr && layer == residual_layer) *residual_out = x;
   }
+  PB_CHECK(residual_out == nullptr || residual_out->defined(),
+           fmt::format("caption supervision layer {} is not a decoder layer (0-{})", residual_layer, layers.size() - 1));
   return sub<RmsNormImpl>(*lm, "norm").forward(x);
 }
 
@@ -251,6 +256,23 @@ void read_supervision(const TrainingBatch& batch, const at::Tensor& probs, Batch
   std::tie(out.read_loss, out.read_mass) = mass_loss(attended, batch.read_focus.index({row, slot}));
 }
 
+// BatchLoss::caption_loss: what the residual `residual` [B, L, D] says, through the final norm and
+// lm_head, at each sign-character patch, against the token that spells the character.
+void caption_supervision(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& residual, BatchLoss& out) {
+  const at::Device device = residual.device();
+  const int64_t p = batch.caption_targets.size(1);
+  const at::Tensor targets = batch.caption_targets.to(device).flatten();  // [B*P]
+  const at::Tensor where = targets.ne(-100).nonzero().squeeze(1);         // [N]
+  out.captioned_patches = where.size(0);
+  if (out.captioned_patches == 0) return;
+  const at::Tensor image = residual.narrow(1, batch.image_pos, p).flatten(0, 1).index_select(0, where);  // [N, D]
+  const at::Tensor normed = sub<RmsNormImpl>(*model.language_model(), "norm").forward(image);
+  const at::Tensor logits = at::linear(normed, lm_head(model)).to(at::kFloat);  // [N, V]
+  const at::Tensor wanted = targets.index_select(0, where);
+  out.caption_loss = at::cross_entropy_loss(logits, wanted);
+  out.caption_accuracy = logits.detach().argmax(-1).eq(wanted).to(at::kDouble).mean().item<double>();
+}
+
 }  // namespace
 
 at::Tensor batched_vision_features(const LlavaModelImpl& model, const TrainingBatch& batch) {
@@ -272,7 +294,11 @@ BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, co
   if (route) layers.push_back(supervision.route_layer);
   if (read) layers.push_back(supervision.read_layer);
   std::vector<at::Tensor> probs;  // [B, H, L, L] of each of `layers`
-  const at::Tensor hidden = final_hidden(model, batch, image, &out.vision_features, &out.image_embeds, layers, &probs);  // [B, L, D]
+  const bool caption = supervision.caption_layer >= 0 && batch.caption_targets.defined();
+  at::Tensor residual;  // [B, L, D] after decoder layer caption_layer
+  const at::Tensor hidden = final_hidden(model, batch, image, &out.vision_features, &out.image_embeds, layers, &probs,
+                                         supervision.caption_layer, caption ? &residual : nullptr);  // [B, L, D]
+  if (caption) caption_supervision(model, batch, residual, out);
   // [B, H, L, L] -> the supervised heads' [B, H', L, L], and their [B, L, L] mean.
   auto supervised_heads = [&](const at::Tensor& p) {
     PB_CHECK(supervision.heads >= 0 && supervision.heads <= p.size(1),

@@ -32,6 +32,9 @@ struct TrainingBatch {
   // that spells the sign characters in patches read_focus[b][k].
   at::Tensor read_focus;    // [B, R, P] bool
   at::Tensor read_query;    // [B, R] int64
+  // Caption supervision, optional: per image patch, the answer token that spells the sign character
+  // there (SynthExample::caption_tokens), -100 = none.
+  at::Tensor caption_targets;  // [B, P] int64
   at::Tensor answer_type;   // [B, A] int64, optional: answer k's question type (synth::kQuestionTypes index), -1 = none
 };
 
@@ -79,6 +82,12 @@ struct BatchLoss {
   at::Tensor read_loss;
   double read_mass = 0;
   int64_t read_positions = 0;
+  // Caption supervision (with `caption_layer` >= 0): the mean over sign-character patches of the
+  // cross-entropy of lm_head(final norm(the residual after decoder layer caption_layer)) at the patch
+  // against the answer token that spells its character, and how often its argmax is that token.
+  at::Tensor caption_loss;
+  double caption_accuracy = 0;
+  int64_t captioned_patches = 0;
 };
 
 // Which decoder layers' attention batch_loss supervises (-1 = none), all from the mean over the first
@@ -87,6 +96,7 @@ struct AttentionSupervision {
   int64_t mention_layer = -1;  // attention_loss: mentions -> the patches they name
   int64_t route_layer = -1;    // route_loss (needs mention_layer): an answer's first predicting position -> its mentions
   int64_t read_layer = -1;     // read_loss: reading answers' predicting positions -> the sign slots they spell
+  int64_t caption_layer = -1;  // caption_loss: the residual after this layer at sign patches -> their character's token
   bool count_centres = false;  // count_loss (needs mention_layer): counted mentions -> their centres and BOS
   bool split_routing = false;  // route_loss: a question's two mentions each by its own half of the heads
   int64_t heads = 0;

@@ -130,6 +130,21 @@ std::vector<SynthExample::Focus> reading_focus(const SentencePieceTokenizer& tok
   return out;
 }
 
+std::vector<int64_t> caption_tokens(const SentencePieceTokenizer& tok, const std::vector<int64_t>& patch_labels) {
+  const auto p = static_cast<int64_t>(patch_labels.size()) / kPatchLabelRows;
+  std::vector<int64_t> out(static_cast<size_t>(p), -100);
+  for (int64_t i = 0; i < p; ++i) {
+    const int64_t character = patch_labels[static_cast<size_t>(kLabelCharacter * p + i)];
+    const int64_t slot = patch_labels[static_cast<size_t>(kLabelSlot * p + i)];
+    if (character <= 0 || slot <= 0) continue;
+    // Answers are lower case (synth::ask_reading); character labels are 1 + the index in kSignCharacters.
+    const std::string c(1, static_cast<char>(std::tolower(static_cast<unsigned char>(synth::kSignCharacters[character - 1]))));
+    const int32_t id = slot == 1 ? tok.encode(c).back() : tok.piece_to_id(c);
+    if (id != tok.unk_id()) out[static_cast<size_t>(i)] = id;
+  }
+  return out;
+}
+
 int64_t first_spelling_token(const SentencePieceTokenizer& tok, const std::vector<int64_t>& ids, int64_t from, int64_t to) {
   for (int64_t k = from; k < to; ++k) {
     if (tok.id_to_piece(static_cast<int32_t>(ids[static_cast<size_t>(k)])) != kSpace) return k;
@@ -202,6 +217,7 @@ SynthExample make_synth_example(const SentencePieceTokenizer& tok, const LlavaCo
   e.prompt_ids = prompt_ids(tok, PromptTemplate::kVicunaV1, user);
   e.type = synth::question_type_name(s.question.type);
   e.patch_labels = flat_patch_labels(s.scene, cfg);
+  e.caption_tokens = caption_tokens(tok, e.patch_labels);
   auto add = [&](const std::vector<int64_t>& ids, bool target) {
     e.ids.insert(e.ids.end(), ids.begin(), ids.end());
     e.is_target.insert(e.is_target.end(), ids.size(), target ? 1 : 0);
@@ -282,6 +298,12 @@ TrainingBatch collate(const std::vector<SynthExample>& examples, int64_t image_s
   size_t most_read = 0;
   for (const SynthExample& e : examples) most_read = std::max(most_read, e.reading.size());
   const auto r = static_cast<int64_t>(most_read);
+  batch.caption_targets = at::full({b, image_tokens}, -100, at::kLong);  // [B, P]
+  for (int64_t i = 0; i < b; ++i) {
+    const std::vector<int64_t>& c = examples[static_cast<size_t>(i)].caption_tokens;
+    PB_CHECK(c.empty() || static_cast<int64_t>(c.size()) == image_tokens, "caption token count");
+    if (!c.empty()) std::copy(c.begin(), c.end(), batch.caption_targets[i].data_ptr<int64_t>());
+  }
   batch.read_focus = at::zeros({b, r, image_tokens}, at::kBool);  // [B, R, P]
   batch.read_query = at::full({b, r}, -1, at::kLong);              // [B, R]
   size_t most_answers = 0;

@@ -47,6 +47,8 @@ struct SynthExample {
   // A count's "3" is "▁" "3" (digits split off, as in LLaMA's tokenizer): the bare "▁" says nothing,
   // and the position that predicts it is not the one that must know the count.
   std::vector<int64_t> routed_tokens;
+  // Per patch [P]: the answer token that spells the sign character there (caption_tokens), -100 = none.
+  std::vector<int64_t> caption_tokens;
 };
 
 // What `question` names, in order (its referents, then the sign), as the words that name it in the
@@ -66,6 +68,11 @@ std::vector<Mention> question_mentions(const synth::Question& question, const st
 // (patch label row kLabelSlot). A bare word-boundary token ("▁" before a digit) spells none and is left out.
 std::vector<SynthExample::Focus> reading_focus(const SentencePieceTokenizer& tok, const std::vector<int64_t>& ids,
                                                int64_t from, int64_t to, const std::vector<int64_t>& patch_labels);
+
+// Per patch of flattened patch labels [kPatchLabelRows, P], the token a reading answer spells that
+// patch's sign character with: the first character as an answer starts ("g" -> "▁g"; a digit, which
+// follows a bare "▁", as itself), any later one as the piece alone ("g"); -100 off the sign.
+std::vector<int64_t> caption_tokens(const SentencePieceTokenizer& tok, const std::vector<int64_t>& patch_labels);
 
 // The index of the first token in ids[from, to) that is not a bare word-boundary "▁"; `from` when none is.
 int64_t first_spelling_token(const SentencePieceTokenizer& tok, const std::vector<int64_t>& ids, int64_t from, int64_t to);

@@ -139,6 +139,10 @@ nlohmann::json trajectory_key(const TrainSynthOptions& o, const LlavaConfig& cfg
     key["read_supervision"] = o.read_supervision;
     key["read_layer"] = o.read_layer;
   }
+  if (o.caption_supervision > 0) {
+    key["caption_supervision"] = o.caption_supervision;
+    key["caption_layer"] = o.caption_layer;
+  }
   if (o.attention_supervision > 0 || o.read_supervision > 0) {
     if (o.supervised_heads > 0) key["supervised_heads"] = o.supervised_heads;
   }
@@ -282,6 +286,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
                 o.supervised_layer + 1);
   }
   if (o.read_supervision > 0) check_layer(fmt::format("--read-layer {}", o.read_layer), o.read_layer);
+  if (o.caption_supervision > 0) check_layer(fmt::format("--caption-layer {}", o.caption_layer), o.caption_layer);
   const SentencePieceTokenizer tok = SentencePieceTokenizer::load(o.tokenizer);
   ModelSource source;
   source.device = o.device;
@@ -398,16 +403,18 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     supervision.split_routing = o.split_routing;
   }
   if (o.read_supervision > 0) supervision.read_layer = o.read_layer;
+  if (o.caption_supervision > 0) supervision.caption_layer = o.caption_layer;
   supervision.heads = o.supervised_heads;
   // Each attention supervision's loss and mass, averaged over the window's steps that had it.
   struct SupervisionWindow {
-    const char* name;  // log keys <name>_loss and <name>_mass; the progress line's "<name> mass"
+    const char* name;  // log keys <name>_loss and <name>_mass (caption: caption_accuracy); the progress line's "<name> mass"
     double weight;
     double loss = 0, mass = 0;
     int64_t steps = 0;
   };
-  std::array<SupervisionWindow, 4> supervised = {{{"attention", o.attention_supervision}, {"route", o.route_supervision},
-                                                   {"count", o.count_supervision}, {"read", o.read_supervision}}};
+  std::array<SupervisionWindow, 5> supervised = {{{"attention", o.attention_supervision}, {"route", o.route_supervision},
+                                                   {"count", o.count_supervision}, {"read", o.read_supervision},
+                                                   {"caption", o.caption_supervision}}};
   int64_t window_answers = 0, window_correct_answers = 0;
   std::vector<int64_t> window_answers_by_type, window_correct_by_type;  // index: synth::kQuestionTypes
   int64_t window_object_patches = 0, window_colour_right = 0, window_shape_right = 0;
@@ -488,9 +495,10 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
         if (align.defined()) total = total + o.align_loss_weight * align;
         break;
     }
-    const std::array<std::pair<const at::Tensor*, double>, 4> supervision_terms = {
+    const std::array<std::pair<const at::Tensor*, double>, 5> supervision_terms = {
         {{&loss.attention_loss, loss.focus_mass}, {&loss.route_loss, loss.route_mass},
-         {&loss.count_loss, loss.count_mass}, {&loss.read_loss, loss.read_mass}}};
+         {&loss.count_loss, loss.count_mass}, {&loss.read_loss, loss.read_mass},
+         {&loss.caption_loss, loss.caption_accuracy}}};
     for (size_t k = 0; k < supervised.size(); ++k) {
       const auto& [term, mass] = supervision_terms[k];
       if (!term->defined()) continue;
@@ -561,7 +569,9 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
         const std::string name = w.name;
         entry[name + "_loss"] = w.loss / static_cast<double>(w.steps);
         // The mention supervision's mass was logged as focus_mass from its first runs on.
-        entry[name == "attention" ? "focus_mass" : name + "_mass"] = w.mass / static_cast<double>(w.steps);
+        // The caption term's "mass" is its accuracy.
+        entry[name == "attention" ? "focus_mass" : name == "caption" ? "caption_accuracy" : name + "_mass"] =
+            w.mass / static_cast<double>(w.steps);
       }
       const double object_patches = static_cast<double>(std::max<int64_t>(1, window_object_patches));
       if (use_heads) {
@@ -581,7 +591,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
         for (const SupervisionWindow& w : supervised) {
           if (w.steps == 0) continue;
           const std::string name = std::string(w.name) == "attention" ? "focus" : w.name;
-          answers += fmt::format("  {} mass {:.2f}", name, w.mass / static_cast<double>(w.steps));
+          answers += fmt::format("  {} {} {:.2f}", name, name == "caption" ? "acc" : "mass", w.mass / static_cast<double>(w.steps));
         }
         const double eta = per_sample_ms * static_cast<double>((stage_end - step) * o.batch) / 60000.0;
         const std::string patches =

@@ -89,6 +89,13 @@ struct TrainSynthOptions {
   // know how much of the answer is already written.
   double read_supervision = 0;
   int64_t read_layer = 2;
+  // Caption supervision: adds this weight times the cross-entropy of lm_head (after the final norm) on
+  // the residual after decoder layer `caption_layer` at every sign-character patch, against the token
+  // a reading answer spells that character with; 0 = off. Reading needs 27 characters mapped to their
+  // answer tokens, and an answer gives ~2 examples of that; every sign gives one per character patch.
+  // Layer 1's residual is what layer 2 (the default --read-layer) reads from the slots.
+  double caption_supervision = 0;
+  int64_t caption_layer = 1;
   // All of them supervise the mean of the first this-many heads of their layer (0 = all), so the other
   // heads stay free for what the answer also needs (the question's type words).
   int64_t supervised_heads = 0;

@@ -772,6 +772,55 @@ TEST_CASE("train: supervision options that need another, or a layer the model la
                       o.supervised_layer = 1;
                     })),
                     Catch::Contains("--supervised-layer 1 with --route-supervision: routing in layer 2 is past the model's 2 decoder layers"));
+  CHECK_THROWS_WITH(train_synth(refused([](TrainSynthOptions& o) {
+                      o.caption_supervision = 1;
+                      o.caption_layer = 2;
+                    })),
+                    Catch::Contains("--caption-layer 2 is past the model's 2 decoder layers"));
+}
+
+TEST_CASE("train: caption supervision reads each sign-character patch's residual through lm_head as the token that spells it", "[train]") {
+  c10::InferenceMode guard;
+  const LlavaConfig cfg = load_llava_config(synth_config());
+  const auto tok = SentencePieceTokenizer::load(synth_tokenizer());
+  const auto p = cfg.vision.image_size / cfg.vision.patch_size * (cfg.vision.image_size / cfg.vision.patch_size);
+  // Four patches: "G" first on the sign, "7" second, "7" first, and one off the sign.
+  const std::string chars = synth::kSignCharacters;
+  const auto class_of = [&](char c) { return static_cast<int64_t>(chars.find(c)) + 1; };
+  std::vector<int64_t> labels(static_cast<size_t>(kPatchLabelRows * 4), 0);
+  const int64_t characters[] = {class_of('G'), class_of('7'), class_of('7'), 0};
+  const int64_t slots[] = {1, 2, 1, 0};
+  for (int64_t i = 0; i < 4; ++i) {
+    labels[static_cast<size_t>(kLabelCharacter * 4 + i)] = characters[i];
+    labels[static_cast<size_t>(kLabelSlot * 4 + i)] = slots[i];
+  }
+  // An answer starting with "g" starts "▁g"; a later "7" is "7", and a first "7" too (after a bare "▁").
+  CHECK(caption_tokens(tok, labels) ==
+        std::vector<int64_t>{tok.piece_to_id("\u2581g"), tok.piece_to_id("7"), tok.piece_to_id("7"), -100});
+  REQUIRE(tok.encode("g") == std::vector<int32_t>{tok.piece_to_id("\u2581g")});
+  REQUIRE(tok.encode("7gk").at(1) == tok.piece_to_id("7"));
+
+  // A reading sample: every patch with a character and a slot is a target.
+  const auto model = LlavaModelImpl::random(cfg, ModelOptions{}, 3);
+  const SynthExample reading = make_synth_example(tok, cfg, "val", 0, 5, 1);
+  const TrainingBatch batch = collate({reading}, cfg.vision.image_size, p);
+  const int64_t targets = batch.caption_targets.ne(-100).sum().item<int64_t>();
+  REQUIRE(targets > 0);
+  AttentionSupervision last;
+  last.caption_layer = cfg.text.num_hidden_layers - 1;
+  const BatchLoss captioned = batch_loss(*model, batch, {}, last);
+  REQUIRE(captioned.caption_loss.defined());
+  CHECK(captioned.captioned_patches == targets);
+  // After the last layer the residual through the final norm and lm_head is the model's own logits.
+  const at::Tensor logits = batched_logits(*model, batch).narrow(1, batch.image_pos, p)[0];  // [P, V]
+  const at::Tensor where = batch.caption_targets[0].ne(-100).nonzero().squeeze(1);
+  const at::Tensor expected = at::cross_entropy_loss(logits.index_select(0, where), batch.caption_targets[0].index_select(0, where));
+  CHECK(captioned.caption_loss.item<double>() == Approx(expected.item<double>()).epsilon(1e-4));
+  // An earlier layer's residual says something else; no caption loss without the option.
+  AttentionSupervision first;
+  first.caption_layer = 0;
+  CHECK(std::abs(batch_loss(*model, batch, {}, first).caption_loss.item<double>() - expected.item<double>()) > 1e-3);
+  CHECK_FALSE(batch_loss(*model, batch).caption_loss.defined());
 }
 
 }  // namespace pb::test
