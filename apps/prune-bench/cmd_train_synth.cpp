@@ -93,6 +93,9 @@ void setup_train_synth(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--caption-layer", o->caption_layer, "Decoder layer after which --caption-supervision reads the residual")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--image-centering", o->image_centering,
+                  "Weight of the share of the image embeddings' energy in the component all patches of an image share (0 = off)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--supervised-heads", o->supervised_heads,
                   "Attention, routing, count and reading supervision act on the mean of the first this-many heads (0 = all)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();

@@ -275,6 +275,13 @@ void caption_supervision(const LlavaModelImpl& model, const TrainingBatch& batch
 
 }  // namespace
 
+at::Tensor image_mean_share(const at::Tensor& image_embeds) {
+  const at::Tensor x = image_embeds.to(at::kFloat);                 // [B, P, D]
+  const at::Tensor shared = x.mean(1).pow(2).sum(-1);              // [B]
+  const at::Tensor energy = x.pow(2).sum(-1).mean(1).clamp_min(1e-12);  // [B]
+  return (shared / energy).mean();
+}
+
 at::Tensor batched_vision_features(const LlavaModelImpl& model, const TrainingBatch& batch) {
   return feature_rows(model, batch);
 }

@@ -104,4 +104,10 @@ struct AttentionSupervision {
 BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& image = {},
                      const AttentionSupervision& supervision = {});
 
+// The share of the image embeddings' energy [B, P, D] in the component all patches of an image share:
+// |mean over patches|^2 / mean over patches of |embedding|^2, averaged over the batch; in [0, 1].
+// Every LLaMA layer starts with RMSNorm, so a shared component that dominates leaves each image token
+// little of its own (the committed model's: mean norm 159 against a median deviation of 15).
+at::Tensor image_mean_share(const at::Tensor& image_embeds);
+
 }  // namespace pb

@@ -139,6 +139,7 @@ nlohmann::json trajectory_key(const TrainSynthOptions& o, const LlavaConfig& cfg
     key["read_supervision"] = o.read_supervision;
     key["read_layer"] = o.read_layer;
   }
+  if (o.image_centering > 0) key["image_centering"] = o.image_centering;
   if (o.caption_supervision > 0) {
     key["caption_supervision"] = o.caption_supervision;
     key["caption_layer"] = o.caption_layer;
@@ -412,9 +413,9 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     double loss = 0, mass = 0;
     int64_t steps = 0;
   };
-  std::array<SupervisionWindow, 5> supervised = {{{"attention", o.attention_supervision}, {"route", o.route_supervision},
+  std::array<SupervisionWindow, 6> supervised = {{{"attention", o.attention_supervision}, {"route", o.route_supervision},
                                                    {"count", o.count_supervision}, {"read", o.read_supervision},
-                                                   {"caption", o.caption_supervision}}};
+                                                   {"caption", o.caption_supervision}, {"centering", o.image_centering}}};
   int64_t window_answers = 0, window_correct_answers = 0;
   std::vector<int64_t> window_answers_by_type, window_correct_by_type;  // index: synth::kQuestionTypes
   int64_t window_object_patches = 0, window_colour_right = 0, window_shape_right = 0;
@@ -495,10 +496,13 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
         if (align.defined()) total = total + o.align_loss_weight * align;
         break;
     }
-    const std::array<std::pair<const at::Tensor*, double>, 5> supervision_terms = {
+    at::Tensor mean_share;  // image_mean_share of this step's image embeddings, with --image-centering
+    if (o.image_centering > 0 && stage == Stage::kFull && loss.image_embeds.defined()) mean_share = image_mean_share(loss.image_embeds);
+    const std::array<std::pair<const at::Tensor*, double>, 6> supervision_terms = {
         {{&loss.attention_loss, loss.focus_mass}, {&loss.route_loss, loss.route_mass},
          {&loss.count_loss, loss.count_mass}, {&loss.read_loss, loss.read_mass},
-         {&loss.caption_loss, loss.caption_accuracy}}};
+         {&loss.caption_loss, loss.caption_accuracy},
+         {&mean_share, mean_share.defined() ? mean_share.item<double>() : 0.0}}};
     for (size_t k = 0; k < supervised.size(); ++k) {
       const auto& [term, mass] = supervision_terms[k];
       if (!term->defined()) continue;
@@ -570,6 +574,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
         entry[name + "_loss"] = w.loss / static_cast<double>(w.steps);
         // The mention supervision's mass was logged as focus_mass from its first runs on.
         // The caption term's "mass" is its accuracy.
+        if (name == "centering") continue;  // its loss is the share itself
         entry[name == "attention" ? "focus_mass" : name == "caption" ? "caption_accuracy" : name + "_mass"] =
             w.mass / static_cast<double>(w.steps);
       }
@@ -591,7 +596,8 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
         for (const SupervisionWindow& w : supervised) {
           if (w.steps == 0) continue;
           const std::string name = std::string(w.name) == "attention" ? "focus" : w.name;
-          answers += fmt::format("  {} {} {:.2f}", name, name == "caption" ? "acc" : "mass", w.mass / static_cast<double>(w.steps));
+          const char* what = name == "caption" ? "acc" : name == "centering" ? "share" : "mass";
+          answers += fmt::format("  {} {} {:.2f}", name == "centering" ? "image mean" : name, what, w.mass / static_cast<double>(w.steps));
         }
         const double eta = per_sample_ms * static_cast<double>((stage_end - step) * o.batch) / 60000.0;
         const std::string patches =

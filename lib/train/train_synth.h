@@ -96,6 +96,10 @@ struct TrainSynthOptions {
   // Layer 1's residual is what layer 2 (the default --read-layer) reads from the slots.
   double caption_supervision = 0;
   int64_t caption_layer = 1;
+  // Adds this weight times image_mean_share of the projector's output (0 = off): keeps the component
+  // all image tokens share from drowning each token's own content after RMSNorm. --center-image-embeds
+  // removes it once; it grew back (2.9 -> 159 in norm over ~4,000 steps).
+  double image_centering = 0;
   // All of them supervise the mean of the first this-many heads of their layer (0 = all), so the other
   // heads stay free for what the answer also needs (the question's type words).
   int64_t supervised_heads = 0;

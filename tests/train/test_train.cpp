@@ -824,3 +824,18 @@ TEST_CASE("train: caption supervision reads each sign-character patch's residual
 }
 
 }  // namespace pb::test
+
+namespace pb::test {
+
+TEST_CASE("train: image_mean_share is the share of the image embeddings' energy their patches share", "[train]") {
+  const at::Tensor opposite = at::tensor({1.0f, 2.0f, -1.0f, -2.0f}).view({1, 2, 2});  // a, -a: nothing shared
+  CHECK(image_mean_share(opposite).item<double>() == Approx(0.0).margin(1e-7));
+  const at::Tensor same = at::tensor({3.0f, 4.0f, 3.0f, 4.0f}).view({1, 2, 2});  // all shared
+  CHECK(image_mean_share(same).item<double>() == Approx(1.0));
+  // (1, 0) and (0, 1): mean (0.5, 0.5), |mean|^2 0.5 of a mean energy 1; averaged with the all-shared image.
+  const at::Tensor axes = at::tensor({1.0f, 0.0f, 0.0f, 1.0f}).view({1, 2, 2});
+  CHECK(image_mean_share(axes).item<double>() == Approx(0.5));
+  CHECK(image_mean_share(at::cat({axes, same})).item<double>() == Approx(0.75));
+}
+
+}  // namespace pb::test
