@@ -91,8 +91,9 @@ void setup_train_synth(CLI::App& app) {
                   "Weight of the cross-entropy of lm_head on the residual after --caption-layer at each sign-character "
                   "patch against the answer token that spells the character (0 = off)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
-  cmd->add_option("--caption-layer", o->caption_layer, "Decoder layer after which --caption-supervision reads the residual")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--caption-layer", o->caption_layer,
+                  "Decoder layer after which --caption-supervision reads the residual (-1: the input embeddings)")
+      ->check(CLI::Range(-1, 1 << 20))->capture_default_str();
   cmd->add_option("--image-centering", o->image_centering,
                   "Weight of the share of the image embeddings' energy in the component all patches of an image share (0 = off)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();

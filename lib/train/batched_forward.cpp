@@ -80,7 +80,8 @@ at::Tensor feature_rows(const LlavaModelImpl& model, const TrainingBatch& batch)
 // Hidden states after the final norm, [B, L, D]; the projector's input rows in *features_out.
 // `image` [B, P, D], when defined, stands in for the projector's output (the tower is then not run).
 // probs_out[i], when given, receives decoder layer probe_layers[i]'s attention probabilities [B, H, L, L].
-// *residual_out, when given, receives the residual stream [B, L, D] after decoder layer residual_layer.
+// *residual_out, when given, receives the residual stream [B, L, D] after decoder layer residual_layer
+// (-1: the input embeddings).
 at::Tensor final_hidden(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& image_in,
                         at::Tensor* features_out = nullptr, at::Tensor* image_out = nullptr,
                         const std::vector<int64_t>& probe_layers = {}, std::vector<at::Tensor>* probs_out = nullptr,
@@ -121,6 +122,7 @@ at::Tensor final_hidden(const LlavaModelImpl& model, const TrainingBatch& batch,
     PB_CHECK(layer >= 0 && layer < static_cast<int64_t>(layers.size()),
              fmt::format("attention supervision layer {} is not a decoder layer (0-{})", layer, layers.size() - 1));
   }
+  if (residual_out != nullptr && residual_layer == -1) *residual_out = x;
   for (size_t i = 0; i < layers.size(); ++i) {
     const auto layer = static_cast<int64_t>(i);
     const bool probed = probs_out != nullptr && std::count(probe_layers.begin(), probe_layers.end(), layer) > 0;
@@ -301,7 +303,7 @@ BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, co
   if (route) layers.push_back(supervision.route_layer);
   if (read) layers.push_back(supervision.read_layer);
   std::vector<at::Tensor> probs;  // [B, H, L, L] of each of `layers`
-  const bool caption = supervision.caption_layer >= 0 && batch.caption_targets.defined();
+  const bool caption = supervision.caption && batch.caption_targets.defined();
   at::Tensor residual;  // [B, L, D] after decoder layer caption_layer
   const at::Tensor hidden = final_hidden(model, batch, image, &out.vision_features, &out.image_embeds, layers, &probs,
                                          supervision.caption_layer, caption ? &residual : nullptr);  // [B, L, D]

@@ -82,8 +82,8 @@ struct BatchLoss {
   at::Tensor read_loss;
   double read_mass = 0;
   int64_t read_positions = 0;
-  // Caption supervision (with `caption_layer` >= 0): the mean over sign-character patches of the
-  // cross-entropy of lm_head(final norm(the residual after decoder layer caption_layer)) at the patch
+  // Caption supervision (with `caption`): the mean over sign-character patches of the cross-entropy of
+  // lm_head(final norm(the residual after decoder layer caption_layer, -1 = the input)) at the patch
   // against the answer token that spells its character, and how often its argmax is that token.
   at::Tensor caption_loss;
   double caption_accuracy = 0;
@@ -96,7 +96,8 @@ struct AttentionSupervision {
   int64_t mention_layer = -1;  // attention_loss: mentions -> the patches they name
   int64_t route_layer = -1;    // route_loss (needs mention_layer): an answer's first predicting position -> its mentions
   int64_t read_layer = -1;     // read_loss: reading answers' predicting positions -> the sign slots they spell
-  int64_t caption_layer = -1;  // caption_loss: the residual after this layer at sign patches -> their character's token
+  bool caption = false;        // caption_loss: the residual after caption_layer at sign patches -> their character's token
+  int64_t caption_layer = 1;   // -1: the input embeddings (the projector's output at image positions)
   bool count_centres = false;  // count_loss (needs mention_layer): counted mentions -> their centres and BOS
   bool split_routing = false;  // route_loss: a question's two mentions each by its own half of the heads
   int64_t heads = 0;

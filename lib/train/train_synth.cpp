@@ -404,7 +404,8 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     supervision.split_routing = o.split_routing;
   }
   if (o.read_supervision > 0) supervision.read_layer = o.read_layer;
-  if (o.caption_supervision > 0) supervision.caption_layer = o.caption_layer;
+  supervision.caption = o.caption_supervision > 0;
+  supervision.caption_layer = o.caption_layer;
   supervision.heads = o.supervised_heads;
   // Each attention supervision's loss and mass, averaged over the window's steps that had it.
   struct SupervisionWindow {

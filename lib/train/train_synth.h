@@ -93,7 +93,8 @@ struct TrainSynthOptions {
   // the residual after decoder layer `caption_layer` at every sign-character patch, against the token
   // a reading answer spells that character with; 0 = off. Reading needs 27 characters mapped to their
   // answer tokens, and an answer gives ~2 examples of that; every sign gives one per character patch.
-  // Layer 1's residual is what layer 2 (the default --read-layer) reads from the slots.
+  // Layer 1's residual is what layer 2 (the default --read-layer) reads from the slots; -1 reads the
+  // input embeddings (the projector's output), to tell whether the projector or the layers lose it.
   double caption_supervision = 0;
   int64_t caption_layer = 1;
   // Adds this weight times image_mean_share of the projector's output (0 = off): keeps the component

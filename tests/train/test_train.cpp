@@ -807,6 +807,7 @@ TEST_CASE("train: caption supervision reads each sign-character patch's residual
   const int64_t targets = batch.caption_targets.ne(-100).sum().item<int64_t>();
   REQUIRE(targets > 0);
   AttentionSupervision last;
+  last.caption = true;
   last.caption_layer = cfg.text.num_hidden_layers - 1;
   const BatchLoss captioned = batch_loss(*model, batch, {}, last);
   REQUIRE(captioned.caption_loss.defined());
@@ -818,8 +819,19 @@ TEST_CASE("train: caption supervision reads each sign-character patch's residual
   CHECK(captioned.caption_loss.item<double>() == Approx(expected.item<double>()).epsilon(1e-4));
   // An earlier layer's residual says something else; no caption loss without the option.
   AttentionSupervision first;
+  first.caption = true;
   first.caption_layer = 0;
   CHECK(std::abs(batch_loss(*model, batch, {}, first).caption_loss.item<double>() - expected.item<double>()) > 1e-3);
+  // -1 reads the input: the projector's output at the patches, through the final norm and lm_head.
+  AttentionSupervision input;
+  input.caption = true;
+  input.caption_layer = -1;
+  const BatchLoss at_input = batch_loss(*model, batch, {}, input);
+  const at::Tensor embeds = at_input.image_embeds[0].index_select(0, where);  // [N, D]
+  const at::Tensor input_logits = at::linear(model->language_model()->named_modules()["norm"]->as<RmsNorm>()->forward(embeds),
+                                             model->language_model()->named_parameters()["lm_head.weight"]);
+  CHECK(at_input.caption_loss.item<double>() ==
+        Approx(at::cross_entropy_loss(input_logits, batch.caption_targets[0].index_select(0, where)).item<double>()).epsilon(1e-4));
   CHECK_FALSE(batch_loss(*model, batch).caption_loss.defined());
 }
 
