@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <numeric>
 
 #include "core/error.h"
@@ -23,7 +24,7 @@ const cv::Scalar kColours[] = {{180, 119, 31}, {14, 127, 255}, {44, 160, 44},  {
                                {75, 86, 140},  {194, 119, 227}, {127, 127, 127}, {34, 189, 188}, {207, 190, 23},
                                {128, 0, 0},    {0, 0, 128},    {128, 128, 0},  {0, 128, 128},  {130, 0, 75},
                                {139, 0, 139},  {32, 165, 218}, {79, 79, 47}};
-constexpr size_t kColourCount = sizeof(kColours) / sizeof(kColours[0]);
+constexpr size_t kColourCount = std::size(kColours);
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
 const cv::Scalar kBlack(30, 30, 30), kGrid(228, 228, 228), kWhite(255, 255, 255);
 

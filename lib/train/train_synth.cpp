@@ -408,15 +408,23 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   supervision.caption_layer = o.caption_layer;
   supervision.heads = o.supervised_heads;
   // Each attention supervision's loss and mass, averaged over the window's steps that had it.
+  // Each term's second figure ("mass") is what says whether its target is met: the attention mass, the
+  // caption accuracy, or for centering the shared share itself (then its loss, so not logged twice).
   struct SupervisionWindow {
-    const char* name;  // log keys <name>_loss and <name>_mass (caption: caption_accuracy); the progress line's "<name> mass"
+    const char* name;       // log key <name>_loss
     double weight;
+    const char* mass_key;   // log key of the second figure (nullptr: none)
+    const char* progress;   // its label on the progress line
     double loss = 0, mass = 0;
     int64_t steps = 0;
   };
-  std::array<SupervisionWindow, 6> supervised = {{{"attention", o.attention_supervision}, {"route", o.route_supervision},
-                                                   {"count", o.count_supervision}, {"read", o.read_supervision},
-                                                   {"caption", o.caption_supervision}, {"centering", o.image_centering}}};
+  // The mention supervision's mass was logged as focus_mass from its first runs on.
+  std::array<SupervisionWindow, 6> supervised = {{{"attention", o.attention_supervision, "focus_mass", "focus mass"},
+                                                   {"route", o.route_supervision, "route_mass", "route mass"},
+                                                   {"count", o.count_supervision, "count_mass", "count mass"},
+                                                   {"read", o.read_supervision, "read_mass", "read mass"},
+                                                   {"caption", o.caption_supervision, "caption_accuracy", "caption acc"},
+                                                   {"centering", o.image_centering, nullptr, "image mean share"}}};
   int64_t window_answers = 0, window_correct_answers = 0;
   std::vector<int64_t> window_answers_by_type, window_correct_by_type;  // index: synth::kQuestionTypes
   int64_t window_object_patches = 0, window_colour_right = 0, window_shape_right = 0;
@@ -571,13 +579,8 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
       if (window_align_loss > 0) entry["align_loss"] = window_align_loss / static_cast<double>(window.size());
       for (const SupervisionWindow& w : supervised) {
         if (w.steps == 0) continue;
-        const std::string name = w.name;
-        entry[name + "_loss"] = w.loss / static_cast<double>(w.steps);
-        // The mention supervision's mass was logged as focus_mass from its first runs on.
-        // The caption term's "mass" is its accuracy.
-        if (name == "centering") continue;  // its loss is the share itself
-        entry[name == "attention" ? "focus_mass" : name == "caption" ? "caption_accuracy" : name + "_mass"] =
-            w.mass / static_cast<double>(w.steps);
+        entry[std::string(w.name) + "_loss"] = w.loss / static_cast<double>(w.steps);
+        if (w.mass_key != nullptr) entry[w.mass_key] = w.mass / static_cast<double>(w.steps);
       }
       const double object_patches = static_cast<double>(std::max<int64_t>(1, window_object_patches));
       if (use_heads) {
@@ -596,9 +599,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
             window_answers > 0 ? fmt::format("  answer acc {:.3f}", static_cast<double>(window_correct_answers) / static_cast<double>(window_answers)) : "";
         for (const SupervisionWindow& w : supervised) {
           if (w.steps == 0) continue;
-          const std::string name = std::string(w.name) == "attention" ? "focus" : w.name;
-          const char* what = name == "caption" ? "acc" : name == "centering" ? "share" : "mass";
-          answers += fmt::format("  {} {} {:.2f}", name == "centering" ? "image mean" : name, what, w.mass / static_cast<double>(w.steps));
+          answers += fmt::format("  {} {:.2f}", w.progress, w.mass / static_cast<double>(w.steps));
         }
         const double eta = per_sample_ms * static_cast<double>((stage_end - step) * o.batch) / 60000.0;
         const std::string patches =

@@ -851,3 +851,41 @@ TEST_CASE("train: image_mean_share is the share of the image embeddings' energy 
 }
 
 }  // namespace pb::test
+
+namespace pb::test {
+
+TEST_CASE("train: the log names each supervision's loss and the figure that says whether it is met", "[train]") {
+  TempDir dir;
+  TrainSynthOptions o = quiet_options(dir.file("supervised"));
+  o.steps = 2;
+  o.batch = 2;
+  o.log_every = 2;
+  o.attention_supervision = 1;
+  o.route_supervision = 1;
+  o.caption_supervision = 1;
+  o.caption_layer = 0;
+  o.image_centering = 1;
+  train_synth(o);
+  std::ifstream log(o.work_dir + "/train_log.jsonl");
+  nlohmann::json entry;
+  for (std::string line; std::getline(log, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.contains("stage")) entry = j;
+  }
+  REQUIRE(entry.is_object());
+  for (const char* key : {"attention_loss", "focus_mass", "route_loss", "route_mass", "caption_loss", "caption_accuracy", "centering_loss"}) {
+    INFO(key);
+    CHECK(entry.contains(key));
+  }
+  // Centering's figure is its loss: no second key; terms that are off leave none.
+  CHECK_FALSE(entry.contains("centering_mass"));
+  CHECK_FALSE(entry.contains("read_loss"));
+  const double share = entry["centering_loss"].get<double>();
+  CHECK(share > 0.0);
+  CHECK(share <= 1.0);
+  const double accuracy = entry["caption_accuracy"].get<double>();
+  CHECK(accuracy >= 0.0);
+  CHECK(accuracy <= 1.0);
+}
+
+}  // namespace pb::test
