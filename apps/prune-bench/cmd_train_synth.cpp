@@ -94,6 +94,18 @@ void setup_train_synth(CLI::App& app) {
   cmd->add_option("--caption-layer", o->caption_layer,
                   "Decoder layer after which --caption-supervision reads the residual (-1: the input embeddings)")
       ->check(CLI::Range(-1, 1 << 20))->capture_default_str();
+  cmd->add_option("--mention-answer", o->mention_answer,
+                  "Weight of the cross-entropy of lm_head on the residual after --mention-readout-layer at the mention "
+                  "of each one-mention question against its answer's first token that says something (0 = off)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--mention-position", o->mention_position,
+                  "Weight of the squared error of a training-only linear head reading each spatial question's objects' "
+                  "centres from the residual after --mention-readout-layer at their mentions (0 = off)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--mention-readout-layer", o->mention_readout_layer,
+                  "Decoder layer after which --mention-answer and --mention-position read the mentions' residual "
+                  "(-1: the input embeddings)")
+      ->check(CLI::Range(-1, 1 << 20))->capture_default_str();
   cmd->add_option("--image-centering", o->image_centering,
                   "Weight of the share of the image embeddings' energy in the component all patches of an image share (0 = off)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();

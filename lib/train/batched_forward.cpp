@@ -80,12 +80,12 @@ at::Tensor feature_rows(const LlavaModelImpl& model, const TrainingBatch& batch)
 // Hidden states after the final norm, [B, L, D]; the projector's input rows in *features_out.
 // `image` [B, P, D], when defined, stands in for the projector's output (the tower is then not run).
 // probs_out[i], when given, receives decoder layer probe_layers[i]'s attention probabilities [B, H, L, L].
-// *residual_out, when given, receives the residual stream [B, L, D] after decoder layer residual_layer
-// (-1: the input embeddings).
+// (*residuals_out)[i], when given, receives the residual stream [B, L, D] after decoder layer
+// residual_layers[i] (-1: the input embeddings).
 at::Tensor final_hidden(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& image_in,
                         at::Tensor* features_out = nullptr, at::Tensor* image_out = nullptr,
                         const std::vector<int64_t>& probe_layers = {}, std::vector<at::Tensor>* probs_out = nullptr,
-                        int64_t residual_layer = -1, at::Tensor* residual_out = nullptr) {
+                        const std::vector<int64_t>& residual_layers = {}, std::vector<at::Tensor>* residuals_out = nullptr) {
   const LlavaConfig& cfg = model.config();
   const auto children = model.named_children();
   const auto& projector = dynamic_cast<const ProjectorImpl&>(*children["multi_modal_projector"]);
@@ -122,17 +122,25 @@ at::Tensor final_hidden(const LlavaModelImpl& model, const TrainingBatch& batch,
     PB_CHECK(layer >= 0 && layer < static_cast<int64_t>(layers.size()),
              fmt::format("attention supervision layer {} is not a decoder layer (0-{})", layer, layers.size() - 1));
   }
-  if (residual_out != nullptr && residual_layer == -1) *residual_out = x;
+  if (residuals_out != nullptr) residuals_out->assign(residual_layers.size(), at::Tensor());
+  auto keep_residual = [&](int64_t layer) {
+    for (size_t j = 0; residuals_out != nullptr && j < residual_layers.size(); ++j) {
+      if (residual_layers[j] == layer) (*residuals_out)[j] = x;
+    }
+  };
+  keep_residual(-1);
   for (size_t i = 0; i < layers.size(); ++i) {
     const auto layer = static_cast<int64_t>(i);
     const bool probed = probs_out != nullptr && std::count(probe_layers.begin(), probe_layers.end(), layer) > 0;
     at::Tensor probs;  // [B, H, L, L]
     x = decoder_layer(*layers[i], tc, x, cos, sin, causal, probed ? &probs : nullptr);
     for (size_t j = 0; probed && j < probe_layers.size(); ++j) if (probe_layers[j] == layer) (*probs_out)[j] = probs;
-    if (residual_out != nullptr && layer == residual_layer) *residual_out = x;
+    keep_residual(layer);
   }
-  PB_CHECK(residual_out == nullptr || residual_out->defined(),
-           fmt::format("caption supervision layer {} is not a decoder layer (0-{})", residual_layer, layers.size() - 1));
+  for (size_t j = 0; residuals_out != nullptr && j < residual_layers.size(); ++j) {
+    PB_CHECK((*residuals_out)[j].defined(), fmt::format("supervised residual layer {} is not a decoder layer (0-{})",
+                                                         residual_layers[j], layers.size() - 1));
+  }
   return sub<RmsNormImpl>(*lm, "norm").forward(x);
 }
 
@@ -275,6 +283,90 @@ void caption_supervision(const LlavaModelImpl& model, const TrainingBatch& batch
   out.caption_accuracy = logits.detach().argmax(-1).eq(wanted).to(at::kDouble).mean().item<double>();
 }
 
+// Each routed answer of `batch` whose question has exactly `count` mentions (before its routed
+// position): its row, its routed position, and its mentions' slots in question order.
+struct AnswerMentions {
+  int64_t row = 0, routed = 0;
+  std::vector<int64_t> mention_slots;  // indices into focus_query's second dimension
+};
+std::vector<AnswerMentions> answers_with_mentions(const TrainingBatch& batch, size_t count) {
+  std::vector<AnswerMentions> found;
+  auto route_query = batch.route_query.accessor<int64_t, 2>();
+  auto mention_at = batch.focus_query.accessor<int64_t, 2>();
+  auto mention_answer = batch.mention_of.accessor<int64_t, 2>();
+  for (int64_t i = 0; i < batch.route_query.size(0); ++i) {
+    for (int64_t k = 0; k < batch.route_query.size(1); ++k) {
+      const int64_t t = route_query[i][k];
+      if (t < 0) continue;
+      AnswerMentions a{i, t, {}};
+      for (int64_t j = 0; j < batch.focus_query.size(1); ++j) {
+        if (mention_answer[i][j] == k && mention_at[i][j] >= 0 && mention_at[i][j] < t) a.mention_slots.push_back(j);
+      }
+      if (a.mention_slots.size() == count) found.push_back(std::move(a));
+    }
+  }
+  return found;
+}
+
+// BatchLoss::mention_answer_*: what the residual [B, L, D] says through the final norm and lm_head at
+// the mention of each one-mention question, against the token its answer's routed position predicts.
+void mention_answer_supervision(const LlavaModelImpl& model, const TrainingBatch& batch, const at::Tensor& residual,
+                                BatchLoss& out) {
+  auto mention_at = batch.focus_query.accessor<int64_t, 2>();
+  auto targets = batch.targets.accessor<int64_t, 2>();
+  std::vector<int64_t> rows, positions, wanted;
+  for (const AnswerMentions& a : answers_with_mentions(batch, 1)) {
+    const int64_t target = targets[a.row][a.routed];
+    if (target < 0) continue;
+    rows.push_back(a.row);
+    positions.push_back(mention_at[a.row][a.mention_slots[0]]);
+    wanted.push_back(target);
+  }
+  out.mention_answers = static_cast<int64_t>(rows.size());
+  if (rows.empty()) return;
+  const at::Device device = residual.device();
+  const at::Tensor at_mentions =
+      residual.index({at::tensor(rows, at::kLong).to(device), at::tensor(positions, at::kLong).to(device)});  // [N, D]
+  const at::Tensor normed = sub<RmsNormImpl>(*model.language_model(), "norm").forward(at_mentions);
+  const at::Tensor logits = at::linear(normed, lm_head(model)).to(at::kFloat);  // [N, V]
+  const at::Tensor target = at::tensor(wanted, at::kLong).to(device);            // [N]
+  out.mention_answer_loss = at::cross_entropy_loss(logits, target);
+  out.mention_answer_accuracy = logits.detach().argmax(-1).eq(target).to(at::kDouble).mean().item<double>();
+}
+
+// BatchLoss::position_*: the residual [B, L, D] at each mention of a two-mention question that names
+// something visible, and the centre of the patches it names.
+void mention_positions(const TrainingBatch& batch, const at::Tensor& residual, BatchLoss& out) {
+  auto mention_at = batch.focus_query.accessor<int64_t, 2>();
+  const int64_t p = batch.focus.size(2);
+  const auto grid = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(p))));
+  PB_CHECK(grid * grid == p, "mention positions need a square patch grid");
+  auto focus = batch.focus.accessor<bool, 3>();
+  std::vector<int64_t> rows, positions;
+  std::vector<float> centres;  // [N, 2]
+  for (const AnswerMentions& a : answers_with_mentions(batch, 2)) {
+    for (const int64_t j : a.mention_slots) {
+      double col = 0, row = 0;
+      int64_t n = 0;
+      for (int64_t q = 0; q < p; ++q) {
+        if (!focus[a.row][j][q]) continue;
+        col += static_cast<double>(q % grid) + 0.5;
+        row += static_cast<double>(q / grid) + 0.5;
+        ++n;
+      }
+      if (n == 0) continue;
+      rows.push_back(a.row);
+      positions.push_back(mention_at[a.row][j]);
+      centres.push_back(static_cast<float>(col / static_cast<double>(n * grid)));
+      centres.push_back(static_cast<float>(row / static_cast<double>(n * grid)));
+    }
+  }
+  if (rows.empty()) return;
+  const at::Device device = residual.device();
+  out.position_inputs = residual.index({at::tensor(rows, at::kLong).to(device), at::tensor(positions, at::kLong).to(device)});
+  out.position_targets = at::tensor(centres, at::kFloat).view({static_cast<int64_t>(rows.size()), 2}).to(device);
+}
+
 }  // namespace
 
 at::Tensor image_mean_share(const at::Tensor& image_embeds) {
@@ -304,10 +396,19 @@ BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, co
   if (read) layers.push_back(supervision.read_layer);
   std::vector<at::Tensor> probs;  // [B, H, L, L] of each of `layers`
   const bool caption = supervision.caption && batch.caption_targets.defined();
-  at::Tensor residual;  // [B, L, D] after decoder layer caption_layer
+  const bool mentions = batch.focus.defined() && batch.focus_query.defined() && batch.mention_of.defined() &&
+                        batch.route_query.defined();
+  const bool mention_answer = supervision.mention_answer && mentions;
+  const bool mention_position = supervision.mention_position && mentions;
+  std::vector<int64_t> residual_layers;  // caption's, then the mentions' readout's
+  if (caption) residual_layers.push_back(supervision.caption_layer);
+  if (mention_answer || mention_position) residual_layers.push_back(supervision.mention_readout_layer);
+  std::vector<at::Tensor> residuals;  // [B, L, D] after each of residual_layers
   const at::Tensor hidden = final_hidden(model, batch, image, &out.vision_features, &out.image_embeds, layers, &probs,
-                                         supervision.caption_layer, caption ? &residual : nullptr);  // [B, L, D]
-  if (caption) caption_supervision(model, batch, residual, out);
+                                         residual_layers, &residuals);  // [B, L, D]
+  if (caption) caption_supervision(model, batch, residuals.front(), out);
+  if (mention_answer) mention_answer_supervision(model, batch, residuals.back(), out);
+  if (mention_position) mention_positions(batch, residuals.back(), out);
   // [B, H, L, L] -> the supervised heads' [B, H', L, L], and their [B, L, L] mean.
   auto supervised_heads = [&](const at::Tensor& p) {
     PB_CHECK(supervision.heads >= 0 && supervision.heads <= p.size(1),

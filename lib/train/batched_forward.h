@@ -88,6 +88,19 @@ struct BatchLoss {
   at::Tensor caption_loss;
   double caption_accuracy = 0;
   int64_t captioned_patches = 0;
+  // Mention-answer supervision (with `mention_answer`): for each answer whose question names exactly one
+  // thing, the cross-entropy of lm_head(final norm(the residual after mention_readout_layer)) at that
+  // mention against the answer's first token that says something (the target at route_query), and how
+  // often its argmax is that token. The mention then holds the answer where routing fetches it from.
+  at::Tensor mention_answer_loss;
+  double mention_answer_accuracy = 0;
+  int64_t mention_answers = 0;
+  // Mention positions (with `mention_position`): for each mention of a question that names two things
+  // (a spatial relation), the residual after mention_readout_layer there [N, D] and the centre of the
+  // patches it names [N, 2] fp32 (column, row, as fractions of the image side), for a training-only
+  // position head (PositionHead) to read. Undefined when there is none.
+  at::Tensor position_inputs;
+  at::Tensor position_targets;
 };
 
 // Which decoder layers' attention batch_loss supervises (-1 = none), all from the mean over the first
@@ -98,6 +111,9 @@ struct AttentionSupervision {
   int64_t read_layer = -1;     // read_loss: reading answers' predicting positions -> the sign slots they spell
   bool caption = false;        // caption_loss: the residual after caption_layer at sign patches -> their character's token
   int64_t caption_layer = 1;   // -1: the input embeddings (the projector's output at image positions)
+  bool mention_answer = false;   // mention_answer_loss: a one-mention question's mention -> its answer's token
+  bool mention_position = false; // position_inputs / position_targets: a two-mention question's mentions
+  int64_t mention_readout_layer = 0;  // the residual both read: after this decoder layer (-1: the input)
   bool count_centres = false;  // count_loss (needs mention_layer): counted mentions -> their centres and BOS
   bool split_routing = false;  // route_loss: a question's two mentions each by its own half of the heads
   int64_t heads = 0;

@@ -60,4 +60,32 @@ PatchHeadLoss PatchHeadsImpl::loss(const at::Tensor& features, const at::Tensor&
   return out;
 }
 
+PositionHeadImpl::PositionHeadImpl(int64_t text_width, uint64_t seed) {
+  centre_ = register_module("centre", Linear(text_width, 2, /*bias=*/true, at::TensorOptions(at::kFloat)));
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  for (const auto& item : named_parameters()) {
+    at::Tensor p = item.value();
+    if (p.dim() >= 2) {
+      p.normal_(0.0, 0.02, gen);  // transformers' initializer_range, as LlavaModelImpl::random
+    } else {
+      p.fill_(0.5);  // the image's centre: the first predictions are the mean answer, not 0
+    }
+    p.set_requires_grad(true);
+  }
+}
+
+PositionHeadImpl::Loss PositionHeadImpl::loss(const at::Tensor& inputs, const at::Tensor& targets) const {
+  // The residual's scale grows through training (hundreds in the committed model); a read of it
+  // normalised to unit RMS (LLaMA's RMSNorm without its weight, eps 1e-6 as rms_norm_eps) starts near
+  // the bias whatever that scale is.
+  const at::Tensor x = inputs.to(at::kFloat);                                      // [N, D]
+  const at::Tensor normed = x * (x.pow(2).mean(-1, /*keepdim=*/true) + 1e-6).rsqrt();
+  const at::Tensor predicted = centre_->forward(normed);                           // [N, 2]
+  const at::Tensor wanted = targets.to(predicted.device());
+  Loss out;
+  out.loss = at::mse_loss(predicted, wanted);
+  out.mean_error = (predicted.detach() - wanted).abs().mean().item<double>();
+  return out;
+}
+
 }  // namespace pb

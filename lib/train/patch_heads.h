@@ -34,4 +34,23 @@ class PatchHeadsImpl : public torch::nn::Module {
 };
 TORCH_MODULE(PatchHeads);
 
+// Training-only: a linear read (at unit RMS) of an object's centre (column, row, as fractions of the image side)
+// from the language model's residual at a mention of it (BatchLoss::position_inputs). A relation
+// question ("left or right of") is then a comparison of two linear features its answer position can
+// fetch (split routing); nothing else makes the mentions carry where their objects are.
+class PositionHeadImpl : public torch::nn::Module {
+ public:
+  PositionHeadImpl(int64_t text_width, uint64_t seed);  // N(0, 0.02) weights, biases 0.5 (the centre)
+  struct Loss {
+    at::Tensor loss;         // mean squared error over both coordinates
+    double mean_error = 0;   // mean absolute error, as a fraction of the image side
+  };
+  // inputs [N, D] (any float dtype; read at unit RMS), targets [N, 2] fp32.
+  Loss loss(const at::Tensor& inputs, const at::Tensor& targets) const;
+
+ private:
+  Linear centre_{nullptr};
+};
+TORCH_MODULE(PositionHead);
+
 }  // namespace pb

@@ -144,6 +144,9 @@ nlohmann::json trajectory_key(const TrainSynthOptions& o, const LlavaConfig& cfg
     key["caption_supervision"] = o.caption_supervision;
     key["caption_layer"] = o.caption_layer;
   }
+  if (o.mention_answer > 0) key["mention_answer"] = o.mention_answer;
+  if (o.mention_position > 0) key["mention_position"] = o.mention_position;
+  if (o.mention_answer > 0 || o.mention_position > 0) key["mention_readout_layer"] = o.mention_readout_layer;
   if (o.attention_supervision > 0 || o.read_supervision > 0) {
     if (o.supervised_heads > 0) key["supervised_heads"] = o.supervised_heads;
   }
@@ -288,6 +291,9 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   }
   if (o.read_supervision > 0) check_layer(fmt::format("--read-layer {}", o.read_layer), o.read_layer);
   if (o.caption_supervision > 0) check_layer(fmt::format("--caption-layer {}", o.caption_layer), o.caption_layer);
+  if (o.mention_answer > 0 || o.mention_position > 0) {
+    check_layer(fmt::format("--mention-readout-layer {}", o.mention_readout_layer), o.mention_readout_layer);
+  }
   const SentencePieceTokenizer tok = SentencePieceTokenizer::load(o.tokenizer);
   ModelSource source;
   source.device = o.device;
@@ -348,6 +354,16 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     torch::load(heads, init_heads.string());
   }
 
+  // Its own seed stream (seed + 3); a run that starts using it from other weights starts it fresh.
+  PositionHead position_head(cfg.text.hidden_size, o.seed + 3);
+  const bool use_position = o.mention_position > 0;
+  position_head->to(options.device);
+  if (step > 0 && use_position) {
+    torch::load(position_head, (ckpt / "position_head.pt").string());
+  } else if (use_position && !o.init_from.empty() && fs::exists(fs::path(o.init_from) / "position_head.pt")) {
+    torch::load(position_head, (fs::path(o.init_from) / "position_head.pt").string());
+  }
+
   const bool use_symbols = o.symbolic_steps > 0 || o.align_steps > 0;
   const int64_t grid = cfg.vision.image_size / cfg.vision.patch_size;
   std::vector<int64_t> colour_words, shape_words;
@@ -375,6 +391,9 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   for (const at::Tensor& p : model->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
   if (use_heads) {
     for (const at::Tensor& p : heads->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+  }
+  if (use_position) {
+    for (const at::Tensor& p : position_head->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
   }
   // The symbol tables are not decayed: they are the targets the alignment stage regresses to, and decay
   // would keep shrinking them between the stages.
@@ -406,6 +425,9 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   if (o.read_supervision > 0) supervision.read_layer = o.read_layer;
   supervision.caption = o.caption_supervision > 0;
   supervision.caption_layer = o.caption_layer;
+  supervision.mention_answer = o.mention_answer > 0;
+  supervision.mention_position = o.mention_position > 0;
+  supervision.mention_readout_layer = o.mention_readout_layer;
   supervision.heads = o.supervised_heads;
   // Each attention supervision's loss and mass, averaged over the window's steps that had it.
   // Each term's second figure ("mass") is what says whether its target is met: the attention mass, the
@@ -419,12 +441,14 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     int64_t steps = 0;
   };
   // The mention supervision's mass was logged as focus_mass from its first runs on.
-  std::array<SupervisionWindow, 6> supervised = {{{"attention", o.attention_supervision, "focus_mass", "focus mass"},
+  std::array<SupervisionWindow, 8> supervised = {{{"attention", o.attention_supervision, "focus_mass", "focus mass"},
                                                    {"route", o.route_supervision, "route_mass", "route mass"},
                                                    {"count", o.count_supervision, "count_mass", "count mass"},
                                                    {"read", o.read_supervision, "read_mass", "read mass"},
                                                    {"caption", o.caption_supervision, "caption_accuracy", "caption acc"},
-                                                   {"centering", o.image_centering, nullptr, "image mean share"}}};
+                                                   {"centering", o.image_centering, nullptr, "image mean share"},
+                                                   {"mention_answer", o.mention_answer, "mention_answer_accuracy", "mention answer acc"},
+                                                   {"position", o.mention_position, "position_error", "position error"}}};
   int64_t window_answers = 0, window_correct_answers = 0;
   std::vector<int64_t> window_answers_by_type, window_correct_by_type;  // index: synth::kQuestionTypes
   int64_t window_object_patches = 0, window_colour_right = 0, window_shape_right = 0;
@@ -451,6 +475,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     torch::save(optimizer, (tmp / "optimizer.pt").string());
     if (use_heads) torch::save(heads, (tmp / "patch_heads.pt").string());
     if (use_symbols) torch::save(symbols, (tmp / "symbol_tokens.pt").string());
+    if (use_position) torch::save(position_head, (tmp / "position_head.pt").string());
     write_file_atomic((tmp / "state.json").string(),
                       nlohmann::json{{"key", key}, {"step", step}, {"precision_history", precision_history}}.dump(2) + "\n");
     fs::remove_all(ckpt);
@@ -507,11 +532,15 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     }
     at::Tensor mean_share;  // image_mean_share of this step's image embeddings, with --image-centering
     if (o.image_centering > 0 && stage == Stage::kFull && loss.image_embeds.defined()) mean_share = image_mean_share(loss.image_embeds);
-    const std::array<std::pair<const at::Tensor*, double>, 6> supervision_terms = {
+    PositionHeadImpl::Loss position;  // with --mention-position, on this step's spatial mentions
+    if (use_position && loss.position_inputs.defined()) position = position_head->loss(loss.position_inputs, loss.position_targets);
+    const std::array<std::pair<const at::Tensor*, double>, 8> supervision_terms = {
         {{&loss.attention_loss, loss.focus_mass}, {&loss.route_loss, loss.route_mass},
          {&loss.count_loss, loss.count_mass}, {&loss.read_loss, loss.read_mass},
          {&loss.caption_loss, loss.caption_accuracy},
-         {&mean_share, mean_share.defined() ? mean_share.item<double>() : 0.0}}};
+         {&mean_share, mean_share.defined() ? mean_share.item<double>() : 0.0},
+         {&loss.mention_answer_loss, loss.mention_answer_accuracy},
+         {&position.loss, position.mean_error}}};
     for (size_t k = 0; k < supervised.size(); ++k) {
       const auto& [term, mass] = supervision_terms[k];
       if (!term->defined()) continue;
@@ -528,6 +557,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
       std::vector<at::Tensor> params = model->parameters();
       if (use_heads) for (const at::Tensor& p : heads->parameters()) params.push_back(p);
       if (use_symbols) for (const at::Tensor& p : symbols->parameters()) params.push_back(p);
+      if (use_position) for (const at::Tensor& p : position_head->parameters()) params.push_back(p);
       for (const at::Tensor& p : params) if (p.grad().defined()) grads.push_back(p.grad().norm().pow(2));
       norm = at::stack(grads).sum().sqrt();
       const double scale = std::min(1.0, 1.0 / (norm.item<double>() + 1e-6));

@@ -97,6 +97,19 @@ struct TrainSynthOptions {
   // input embeddings (the projector's output), to tell whether the projector or the layers lose it.
   double caption_supervision = 0;
   int64_t caption_layer = 1;
+  // Mention-answer supervision: adds this weight times the cross-entropy of lm_head (after the final
+  // norm) on the residual after decoder layer `mention_readout_layer` at the mention of every question
+  // that names one thing (colour, shape, count, exists, reading), against its answer's first token that
+  // says something; 0 = off. Routing brings the answer position that mention; this puts the answer
+  // itself there (a count's digit, which otherwise only an attention share carries).
+  double mention_answer = 0;
+  // Mention-position supervision: adds this weight times the squared error of a training-only linear
+  // head (PositionHead) reading, from the same residual at each mention of a two-object (spatial)
+  // question, its object's centre; 0 = off. A relation is then a comparison of two linear features.
+  double mention_position = 0;
+  // The layer after which both read the mentions' residual (-1: the input embeddings); the default is
+  // the mention layer (--supervised-layer 0), whose output the routing layer after it fetches.
+  int64_t mention_readout_layer = 0;
   // Adds this weight times image_mean_share of the projector's output (0 = off): keeps the component
   // all image tokens share from drowning each token's own content after RMSNorm. --center-image-embeds
   // removes it once; it grew back (2.9 -> 159 in norm over ~4,000 steps).

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -19,6 +20,7 @@
 #include "test_files.h"
 #include "synth/sample.h"
 #include "train/batched_forward.h"
+#include "train/patch_heads.h"
 #include "train/symbol_tokens.h"
 #include "train/synth_batches.h"
 #include "train/train_synth.h"
@@ -865,7 +867,11 @@ TEST_CASE("train: the log names each supervision's loss and the figure that says
   o.caption_supervision = 1;
   o.caption_layer = 0;
   o.image_centering = 1;
+  o.mention_answer = 1;
+  o.mention_position = 1;
+  o.turns = 6;  // so that some question names two things (a spatial one) for the position head
   train_synth(o);
+  CHECK(std::filesystem::exists(o.work_dir + "/checkpoint/position_head.pt"));
   std::ifstream log(o.work_dir + "/train_log.jsonl");
   nlohmann::json entry;
   for (std::string line; std::getline(log, line);) {
@@ -873,7 +879,8 @@ TEST_CASE("train: the log names each supervision's loss and the figure that says
     if (j.contains("stage")) entry = j;
   }
   REQUIRE(entry.is_object());
-  for (const char* key : {"attention_loss", "focus_mass", "route_loss", "route_mass", "caption_loss", "caption_accuracy", "centering_loss"}) {
+  for (const char* key : {"attention_loss", "focus_mass", "route_loss", "route_mass", "caption_loss", "caption_accuracy",
+                          "centering_loss", "mention_answer_loss", "mention_answer_accuracy", "position_loss", "position_error"}) {
     INFO(key);
     CHECK(entry.contains(key));
   }
@@ -886,6 +893,87 @@ TEST_CASE("train: the log names each supervision's loss and the figure that says
   const double accuracy = entry["caption_accuracy"].get<double>();
   CHECK(accuracy >= 0.0);
   CHECK(accuracy <= 1.0);
+}
+
+}  // namespace pb::test
+
+namespace pb::test {
+
+TEST_CASE("train: mention-answer supervision reads a one-mention question's mention as its answer; spatial mentions carry their objects' centres", "[train]") {
+  c10::InferenceMode guard;
+  const LlavaConfig cfg = load_llava_config(synth_config());
+  const auto model = LlavaModelImpl::random(cfg, ModelOptions{}, 3);
+  const auto tok = SentencePieceTokenizer::load(synth_tokenizer());
+  const auto p = model->image_tokens();
+  const auto grid = cfg.vision.image_size / cfg.vision.patch_size;
+  // Val sample 2 asks a count (one mention), sample 4 a spatial relation (two mentions).
+  const synth::Sample count = synth::make_sample("val", 0, 2);
+  const synth::Sample spatial = synth::make_sample("val", 0, 4);
+  REQUIRE(count.question.type == synth::QuestionType::kCount);
+  REQUIRE(spatial.question.type == synth::QuestionType::kSpatial);
+  const SynthExample counted = make_synth_example(tok, cfg, "val", 0, 2);
+  const SynthExample related = make_synth_example(tok, cfg, "val", 0, 4);
+  const TrainingBatch batch = collate({counted, related}, cfg.vision.image_size, p);
+  AttentionSupervision s;
+  s.mention_answer = true;
+  s.mention_position = true;
+  s.mention_readout_layer = cfg.text.num_hidden_layers - 1;
+  const BatchLoss out = batch_loss(*model, batch, {}, s);
+  // Only the count question names one thing; its mention must say the count's digit.
+  REQUIRE(out.mention_answer_loss.defined());
+  CHECK(out.mention_answers == 1);
+  const int64_t mention = counted.focus.at(0).token;
+  const int64_t digit = counted.ids.at(static_cast<size_t>(counted.routed_tokens.at(0)));
+  CHECK(tok.decode({static_cast<int32_t>(digit)}) == count.question.answer);
+  // After the last layer the readout is the model's own logits at the mention (spliced: + P - 1 after the image).
+  const int64_t spliced = mention + (mention > batch.image_pos ? p - 1 : 0);
+  const at::Tensor logits = batched_logits(*model, batch)[0][spliced].unsqueeze(0);  // [1, V]
+  CHECK(out.mention_answer_loss.item<double>() ==
+        Approx(at::cross_entropy_loss(logits, at::tensor({digit}, at::kLong)).item<double>()).epsilon(1e-4));
+  // The spatial question's two mentions, in question order, at their objects' patch centres.
+  REQUIRE(out.position_inputs.defined());
+  REQUIRE(out.position_targets.sizes() == at::IntArrayRef({2, 2}));
+  for (int64_t j = 0; j < 2; ++j) {
+    double col = 0, row = 0, n = 0;
+    for (int64_t q = 0; q < p; ++q) {
+      if (related.focus.at(static_cast<size_t>(j)).patches.at(static_cast<size_t>(q)) == 0) continue;
+      col += static_cast<double>(q % grid) + 0.5;
+      row += static_cast<double>(q / grid) + 0.5;
+      ++n;
+    }
+    REQUIRE(n > 0);
+    CHECK(out.position_targets[j][0].item<double>() == Approx(col / (n * static_cast<double>(grid))));
+    CHECK(out.position_targets[j][1].item<double>() == Approx(row / (n * static_cast<double>(grid))));
+  }
+  // The relation the answer names holds between the two centres.
+  const std::string& answer = spatial.question.answer;
+  const double dx = out.position_targets[0][0].item<double>() - out.position_targets[1][0].item<double>();
+  const double dy = out.position_targets[0][1].item<double>() - out.position_targets[1][1].item<double>();
+  INFO(spatial.question.text << " -> " << answer);
+  if (answer == "left") CHECK(dx < 0);
+  if (answer == "right") CHECK(dx > 0);
+  if (answer == "above") CHECK(dy < 0);
+  if (answer == "below") CHECK(dy > 0);
+  // Without the options neither is computed.
+  const BatchLoss plain = batch_loss(*model, batch);
+  CHECK_FALSE(plain.mention_answer_loss.defined());
+  CHECK_FALSE(plain.position_inputs.defined());
+}
+
+TEST_CASE("train: the position head starts at the image centre and its loss is the squared error of its linear read at unit RMS", "[train]") {
+  PositionHead head(8, 1);
+  const at::Tensor zero = at::zeros({1, 8});
+  const at::Tensor centre = at::tensor({0.5f, 0.5f}).view({1, 2});
+  CHECK(head->loss(zero, centre).loss.item<double>() == Approx(0.0).margin(1e-12));
+  // (0.2, 0.9) from the centre: squared errors 0.09 and 0.16, mean 0.125; absolute errors 0.3 and 0.4.
+  const auto off = head->loss(zero, at::tensor({0.2f, 0.9f}).view({1, 2}));
+  CHECK(off.loss.item<double>() == Approx(0.125));
+  CHECK(off.mean_error == Approx(0.35));
+  const at::Tensor weight = head->named_parameters()["centre.weight"];  // [2, 8]
+  const at::Tensor x = at::full({1, 8}, 3.0f);      // read at unit RMS: as ones
+  const at::Tensor predicted = weight.sum(1) + 0.5;  // [2]
+  const at::Tensor expected = (predicted - at::tensor({0.1f, 0.7f})).pow(2).mean();
+  CHECK(head->loss(x, at::tensor({0.1f, 0.7f}).view({1, 2})).loss.item<double>() == Approx(expected.item<double>()));
 }
 
 }  // namespace pb::test
