@@ -88,4 +88,11 @@ PositionHeadImpl::Loss PositionHeadImpl::loss(const at::Tensor& inputs, const at
   return out;
 }
 
+at::Tensor patch_centres(int64_t grid, int64_t images) {
+  const at::Tensor along = (at::arange(grid, at::kFloat) + 0.5) / static_cast<double>(grid);  // [G]
+  const at::Tensor col = along.repeat({grid});                  // [G*G]: 0, 1, ..., G-1, 0, ...
+  const at::Tensor row = along.repeat_interleave(grid);         // [G*G]: 0, 0, ..., 1, 1, ...
+  return at::stack({col, row}, 1).repeat({images, 1});          // [images*G*G, 2]
+}
+
 }  // namespace pb

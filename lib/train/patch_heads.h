@@ -53,4 +53,8 @@ class PositionHeadImpl : public torch::nn::Module {
 };
 TORCH_MODULE(PositionHead);
 
+// Each patch's own centre (column, row, as fractions of the image side) for `images` images of a
+// grid x grid patch grid, row-major as the image tokens: [images * grid * grid, 2] fp32.
+at::Tensor patch_centres(int64_t grid, int64_t images);
+
 }  // namespace pb

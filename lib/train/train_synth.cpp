@@ -146,6 +146,7 @@ nlohmann::json trajectory_key(const TrainSynthOptions& o, const LlavaConfig& cfg
   }
   if (o.mention_answer > 0) key["mention_answer"] = o.mention_answer;
   if (o.mention_position > 0) key["mention_position"] = o.mention_position;
+  if (o.patch_position > 0) key["patch_position"] = o.patch_position;
   if (o.mention_answer > 0 || o.mention_position > 0) key["mention_readout_layer"] = o.mention_readout_layer;
   if (o.attention_supervision > 0 || o.read_supervision > 0) {
     if (o.supervised_heads > 0) key["supervised_heads"] = o.supervised_heads;
@@ -356,7 +357,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
 
   // Its own seed stream (seed + 3); a run that starts using it from other weights starts it fresh.
   PositionHead position_head(cfg.text.hidden_size, o.seed + 3);
-  const bool use_position = o.mention_position > 0;
+  const bool use_position = o.mention_position > 0 || o.patch_position > 0;
   position_head->to(options.device);
   if (step > 0 && use_position) {
     torch::load(position_head, (ckpt / "position_head.pt").string());
@@ -441,14 +442,15 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     int64_t steps = 0;
   };
   // The mention supervision's mass was logged as focus_mass from its first runs on.
-  std::array<SupervisionWindow, 8> supervised = {{{"attention", o.attention_supervision, "focus_mass", "focus mass"},
+  std::array<SupervisionWindow, 9> supervised = {{{"attention", o.attention_supervision, "focus_mass", "focus mass"},
                                                    {"route", o.route_supervision, "route_mass", "route mass"},
                                                    {"count", o.count_supervision, "count_mass", "count mass"},
                                                    {"read", o.read_supervision, "read_mass", "read mass"},
                                                    {"caption", o.caption_supervision, "caption_accuracy", "caption acc"},
                                                    {"centering", o.image_centering, nullptr, "image mean share"},
                                                    {"mention_answer", o.mention_answer, "mention_answer_accuracy", "mention answer acc"},
-                                                   {"position", o.mention_position, "position_error", "position error"}}};
+                                                   {"position", o.mention_position, "position_error", "position error"},
+                                                   {"patch_position", o.patch_position, "patch_position_error", "patch position error"}}};
   int64_t window_answers = 0, window_correct_answers = 0;
   std::vector<int64_t> window_answers_by_type, window_correct_by_type;  // index: synth::kQuestionTypes
   int64_t window_object_patches = 0, window_colour_right = 0, window_shape_right = 0;
@@ -533,14 +535,21 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     at::Tensor mean_share;  // image_mean_share of this step's image embeddings, with --image-centering
     if (o.image_centering > 0 && stage == Stage::kFull && loss.image_embeds.defined()) mean_share = image_mean_share(loss.image_embeds);
     PositionHeadImpl::Loss position;  // with --mention-position, on this step's spatial mentions
-    if (use_position && loss.position_inputs.defined()) position = position_head->loss(loss.position_inputs, loss.position_targets);
-    const std::array<std::pair<const at::Tensor*, double>, 8> supervision_terms = {
+    if (o.mention_position > 0 && loss.position_inputs.defined()) {
+      position = position_head->loss(loss.position_inputs, loss.position_targets);
+    }
+    PositionHeadImpl::Loss patch_position;  // with --patch-position, every image patch's own centre
+    if (o.patch_position > 0 && stage == Stage::kFull && loss.image_embeds.defined()) {
+      patch_position = position_head->loss(loss.image_embeds.flatten(0, 1), patch_centres(grid, loss.image_embeds.size(0)));
+    }
+    const std::array<std::pair<const at::Tensor*, double>, 9> supervision_terms = {
         {{&loss.attention_loss, loss.focus_mass}, {&loss.route_loss, loss.route_mass},
          {&loss.count_loss, loss.count_mass}, {&loss.read_loss, loss.read_mass},
          {&loss.caption_loss, loss.caption_accuracy},
          {&mean_share, mean_share.defined() ? mean_share.item<double>() : 0.0},
          {&loss.mention_answer_loss, loss.mention_answer_accuracy},
-         {&position.loss, position.mean_error}}};
+         {&position.loss, position.mean_error},
+         {&patch_position.loss, patch_position.mean_error}}};
     for (size_t k = 0; k < supervised.size(); ++k) {
       const auto& [term, mass] = supervision_terms[k];
       if (!term->defined()) continue;

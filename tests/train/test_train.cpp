@@ -869,6 +869,7 @@ TEST_CASE("train: the log names each supervision's loss and the figure that says
   o.image_centering = 1;
   o.mention_answer = 1;
   o.mention_position = 1;
+  o.patch_position = 1;
   o.turns = 6;  // so that some question names two things (a spatial one) for the position head
   train_synth(o);
   CHECK(std::filesystem::exists(o.work_dir + "/checkpoint/position_head.pt"));
@@ -880,7 +881,8 @@ TEST_CASE("train: the log names each supervision's loss and the figure that says
   }
   REQUIRE(entry.is_object());
   for (const char* key : {"attention_loss", "focus_mass", "route_loss", "route_mass", "caption_loss", "caption_accuracy",
-                          "centering_loss", "mention_answer_loss", "mention_answer_accuracy", "position_loss", "position_error"}) {
+                          "centering_loss", "mention_answer_loss", "mention_answer_accuracy", "position_loss", "position_error",
+                          "patch_position_loss", "patch_position_error"}) {
     INFO(key);
     CHECK(entry.contains(key));
   }
@@ -974,6 +976,14 @@ TEST_CASE("train: the position head starts at the image centre and its loss is t
   const at::Tensor predicted = weight.sum(1) + 0.5;  // [2]
   const at::Tensor expected = (predicted - at::tensor({0.1f, 0.7f})).pow(2).mean();
   CHECK(head->loss(x, at::tensor({0.1f, 0.7f}).view({1, 2})).loss.item<double>() == Approx(expected.item<double>()));
+  // Patch centres run row-major as the image tokens: patch 5 of a 4 x 4 grid is column 1, row 1.
+  const at::Tensor centres = patch_centres(4, 2);  // [32, 2]
+  REQUIRE(centres.sizes() == at::IntArrayRef({32, 2}));
+  CHECK(centres[5][0].item<double>() == Approx(1.5 / 4));
+  CHECK(centres[5][1].item<double>() == Approx(1.5 / 4));
+  CHECK(centres[3][0].item<double>() == Approx(3.5 / 4));
+  CHECK(centres[3][1].item<double>() == Approx(0.5 / 4));
+  CHECK(at::equal(centres.narrow(0, 16, 16), centres.narrow(0, 0, 16)));  // the second image's the same
 }
 
 }  // namespace pb::test
