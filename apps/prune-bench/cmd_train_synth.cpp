@@ -103,7 +103,7 @@ void setup_train_synth(CLI::App& app) {
                   "centres from the residual after --mention-readout-layer at their mentions (0 = off)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--patch-position", o->patch_position,
-                  "Weight of the squared error of the same position head reading each image patch's own centre from the "
+                  "Weight of the squared error of a training-only linear head reading each image patch's own centre from the "
                   "projector's output (0 = off)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--mention-readout-layer", o->mention_readout_layer,

@@ -355,14 +355,26 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     torch::load(heads, init_heads.string());
   }
 
-  // Its own seed stream (seed + 3); a run that starts using it from other weights starts it fresh.
-  PositionHead position_head(cfg.text.hidden_size, o.seed + 3);
-  const bool use_position = o.mention_position > 0 || o.patch_position > 0;
-  position_head->to(options.device);
-  if (step > 0 && use_position) {
-    torch::load(position_head, (ckpt / "position_head.pt").string());
-  } else if (use_position && !o.init_from.empty() && fs::exists(fs::path(o.init_from) / "position_head.pt")) {
-    torch::load(position_head, (fs::path(o.init_from) / "position_head.pt").string());
+  // Training-only position heads, each on its own seed stream (seed + 3, + 4); a run that starts using
+  // one from other weights starts it fresh. Separate heads: what layer 0's value and output maps make
+  // of the patches' position at a mention need not lie where the input carries it (measured with one
+  // shared head: patches 0.08 of the side, mentions stuck at 0.18).
+  struct PositionHeadSlot {
+    PositionHead head;
+    bool used;
+    const char* file;  // in the checkpoint folder
+  };
+  std::array<PositionHeadSlot, 2> position_heads = {{{PositionHead(cfg.text.hidden_size, o.seed + 3), o.mention_position > 0, "position_head.pt"},
+                                                     {PositionHead(cfg.text.hidden_size, o.seed + 4), o.patch_position > 0, "patch_position_head.pt"}}};
+  PositionHead& mention_head = position_heads[0].head;
+  PositionHead& patch_head = position_heads[1].head;
+  for (PositionHeadSlot& slot : position_heads) {
+    slot.head->to(options.device);
+    if (step > 0 && slot.used) {
+      torch::load(slot.head, (ckpt / slot.file).string());
+    } else if (slot.used && !o.init_from.empty() && fs::exists(fs::path(o.init_from) / slot.file)) {
+      torch::load(slot.head, (fs::path(o.init_from) / slot.file).string());
+    }
   }
 
   const bool use_symbols = o.symbolic_steps > 0 || o.align_steps > 0;
@@ -393,8 +405,9 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   if (use_heads) {
     for (const at::Tensor& p : heads->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
   }
-  if (use_position) {
-    for (const at::Tensor& p : position_head->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+  for (const PositionHeadSlot& slot : position_heads) {
+    if (!slot.used) continue;
+    for (const at::Tensor& p : slot.head->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
   }
   // The symbol tables are not decayed: they are the targets the alignment stage regresses to, and decay
   // would keep shrinking them between the stages.
@@ -477,7 +490,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     torch::save(optimizer, (tmp / "optimizer.pt").string());
     if (use_heads) torch::save(heads, (tmp / "patch_heads.pt").string());
     if (use_symbols) torch::save(symbols, (tmp / "symbol_tokens.pt").string());
-    if (use_position) torch::save(position_head, (tmp / "position_head.pt").string());
+    for (const PositionHeadSlot& slot : position_heads) if (slot.used) torch::save(slot.head, (tmp / slot.file).string());
     write_file_atomic((tmp / "state.json").string(),
                       nlohmann::json{{"key", key}, {"step", step}, {"precision_history", precision_history}}.dump(2) + "\n");
     fs::remove_all(ckpt);
@@ -536,11 +549,11 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     if (o.image_centering > 0 && stage == Stage::kFull && loss.image_embeds.defined()) mean_share = image_mean_share(loss.image_embeds);
     PositionHeadImpl::Loss position;  // with --mention-position, on this step's spatial mentions
     if (o.mention_position > 0 && loss.position_inputs.defined()) {
-      position = position_head->loss(loss.position_inputs, loss.position_targets);
+      position = mention_head->loss(loss.position_inputs, loss.position_targets);
     }
     PositionHeadImpl::Loss patch_position;  // with --patch-position, every image patch's own centre
     if (o.patch_position > 0 && stage == Stage::kFull && loss.image_embeds.defined()) {
-      patch_position = position_head->loss(loss.image_embeds.flatten(0, 1), patch_centres(grid, loss.image_embeds.size(0)));
+      patch_position = patch_head->loss(loss.image_embeds.flatten(0, 1), patch_centres(grid, loss.image_embeds.size(0)));
     }
     const std::array<std::pair<const at::Tensor*, double>, 9> supervision_terms = {
         {{&loss.attention_loss, loss.focus_mass}, {&loss.route_loss, loss.route_mass},
@@ -566,7 +579,9 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
       std::vector<at::Tensor> params = model->parameters();
       if (use_heads) for (const at::Tensor& p : heads->parameters()) params.push_back(p);
       if (use_symbols) for (const at::Tensor& p : symbols->parameters()) params.push_back(p);
-      if (use_position) for (const at::Tensor& p : position_head->parameters()) params.push_back(p);
+      for (const PositionHeadSlot& slot : position_heads) {
+        if (slot.used) for (const at::Tensor& p : slot.head->parameters()) params.push_back(p);
+      }
       for (const at::Tensor& p : params) if (p.grad().defined()) grads.push_back(p.grad().norm().pow(2));
       norm = at::stack(grads).sum().sqrt();
       const double scale = std::min(1.0, 1.0 / (norm.item<double>() + 1e-6));

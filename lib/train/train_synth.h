@@ -107,10 +107,10 @@ struct TrainSynthOptions {
   // head (PositionHead) reading, from the same residual at each mention of a two-object (spatial)
   // question, its object's centre; 0 = off. A relation is then a comparison of two linear features.
   double mention_position = 0;
-  // Patch-position supervision: adds this weight times the squared error of the same head reading each
+  // Patch-position supervision: adds this weight times the squared error of a second such head reading each
   // image patch's own centre from the projector's output (the input embeddings); 0 = off. A mention
-  // averages its object's patches, so a position the input carries linearly reaches the mention as the
-  // object's centre; measured, the mention's read stayed at chance without it (docs/synthvqa.md).
+  // averages its object's patches, so a position the input carries linearly can reach the mention as
+  // the object's centre (through layer 0's value and output maps).
   double patch_position = 0;
   // The layer after which both read the mentions' residual (-1: the input embeddings); the default is
   // the mention layer (--supervised-layer 0), whose output the routing layer after it fetches.

@@ -873,6 +873,7 @@ TEST_CASE("train: the log names each supervision's loss and the figure that says
   o.turns = 6;  // so that some question names two things (a spatial one) for the position head
   train_synth(o);
   CHECK(std::filesystem::exists(o.work_dir + "/checkpoint/position_head.pt"));
+  CHECK(std::filesystem::exists(o.work_dir + "/checkpoint/patch_position_head.pt"));
   std::ifstream log(o.work_dir + "/train_log.jsonl");
   nlohmann::json entry;
   for (std::string line; std::getline(log, line);) {
