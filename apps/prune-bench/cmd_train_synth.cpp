@@ -106,6 +106,9 @@ void setup_train_synth(CLI::App& app) {
                   "Weight of the squared error of a training-only linear head reading each image patch's own centre from the "
                   "projector's output (0 = off)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--position-head-lr-scale", o->position_head_lr_scale,
+                  "Learning rate of the --mention-position and --patch-position heads, as a multiple of --lr")
+      ->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--mention-readout-layer", o->mention_readout_layer,
                   "Decoder layer after which --mention-answer and --mention-position read the mentions' residual "
                   "(-1: the input embeddings)")

@@ -147,6 +147,7 @@ nlohmann::json trajectory_key(const TrainSynthOptions& o, const LlavaConfig& cfg
   if (o.mention_answer > 0) key["mention_answer"] = o.mention_answer;
   if (o.mention_position > 0) key["mention_position"] = o.mention_position;
   if (o.patch_position > 0) key["patch_position"] = o.patch_position;
+  if (o.position_head_lr_scale != 1.0) key["position_head_lr_scale"] = o.position_head_lr_scale;
   if (o.mention_answer > 0 || o.mention_position > 0) key["mention_readout_layer"] = o.mention_readout_layer;
   if (o.attention_supervision > 0 || o.read_supervision > 0) {
     if (o.supervised_heads > 0) key["supervised_heads"] = o.supervised_heads;
@@ -405,9 +406,15 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   if (use_heads) {
     for (const at::Tensor& p : heads->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
   }
+  // With --position-head-lr-scale 1 the position heads share the model's groups (as checkpoints made
+  // before the option have them); otherwise they get a third group, undecayed, at the scaled rate.
+  const bool own_position_group = o.position_head_lr_scale != 1.0;
+  std::vector<at::Tensor> position_params;
   for (const PositionHeadSlot& slot : position_heads) {
     if (!slot.used) continue;
-    for (const at::Tensor& p : slot.head->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+    for (const at::Tensor& p : slot.head->parameters()) {
+      (own_position_group ? position_params : p.dim() >= 2 ? decay : no_decay).push_back(p);
+    }
   }
   // The symbol tables are not decayed: they are the targets the alignment stage regresses to, and decay
   // would keep shrinking them between the stages.
@@ -417,6 +424,10 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
                                  torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(o.weight_decay)));
   groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
                                     torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(0.0)));
+  if (!position_params.empty()) {
+    groups.emplace_back(position_params, std::make_unique<torch::optim::AdamWOptions>(
+                                             torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(0.0)));
+  }
   torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(o.lr));
   if (step > 0) torch::load(optimizer, (ckpt / "optimizer.pt").string());
 
@@ -502,7 +513,10 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     const Stage stage = stage_of(o, step);
     if (o.center_image_embeds && step == o.vision_steps + o.symbolic_steps + o.align_steps) center_image_embeds(*model, batch, log);
     const double lr = learning_rate(o, step);
-    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    for (size_t g = 0; g < optimizer.param_groups().size(); ++g) {
+      const double scale = g == 2 ? o.position_head_lr_scale : 1.0;  // group 2: the position heads' own, when they have one
+      static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[g].options()).lr(lr * scale);
+    }
     optimizer.zero_grad();
     BatchLoss loss;
     PatchHeadLoss patch;

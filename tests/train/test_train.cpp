@@ -988,3 +988,30 @@ TEST_CASE("train: the position head starts at the image centre and its loss is t
 }
 
 }  // namespace pb::test
+
+namespace pb::test {
+
+TEST_CASE("train: --position-head-lr-scale moves the position heads that many times as far per step", "[train]") {
+  TempDir dir;
+  const LlavaConfig cfg = load_llava_config(synth_config());
+  // Adam's first step moves every parameter by the learning rate times the sign of its gradient, so the
+  // patch head's biases (never decayed) move by exactly lr, or 10 lr at scale 10.
+  auto bias_step = [&](double scale, const std::string& name) {
+    TrainSynthOptions o = quiet_options(dir.file(name));
+    o.steps = 1;
+    o.batch = 1;
+    o.patch_position = 1;
+    o.position_head_lr_scale = scale;
+    train_synth(o);
+    PositionHead trained(cfg.text.hidden_size, o.seed + 4);
+    torch::load(trained, o.work_dir + "/checkpoint/patch_position_head.pt");
+    const PositionHead initial(cfg.text.hidden_size, o.seed + 4);
+    return (trained->named_parameters()["centre.bias"] - initial->named_parameters()["centre.bias"]).abs().max().item<double>();
+  };
+  const double plain = bias_step(1.0, "plain"), scaled = bias_step(10.0, "scaled");
+  REQUIRE(plain > 0.0);
+  // 1% covers fp32 rounding: a step of ~5e-5 on a bias of 0.5 is resolved to ~6e-8.
+  CHECK(scaled / plain == Approx(10.0).epsilon(1e-2));
+}
+
+}  // namespace pb::test
