@@ -7,6 +7,25 @@
 
 namespace pb {
 
+namespace {
+
+// A training-only head's seeded initialisation: weights N(0, 0.02) (transformers' initializer_range,
+// as LlavaModelImpl::random), biases `bias`, all trainable.
+void init_head(torch::nn::Module& head, uint64_t seed, double bias) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  for (const auto& item : head.named_parameters()) {
+    at::Tensor p = item.value();
+    if (p.dim() >= 2) {
+      p.normal_(0.0, 0.02, gen);
+    } else {
+      p.fill_(bias);
+    }
+    p.set_requires_grad(true);
+  }
+}
+
+}  // namespace
+
 PatchHeadsImpl::PatchHeadsImpl(int64_t vision_width, uint64_t seed) {
   const at::TensorOptions options = at::TensorOptions(at::kFloat);
   auto make = [&](const char* name, int64_t classes) {
@@ -15,16 +34,7 @@ PatchHeadsImpl::PatchHeadsImpl(int64_t vision_width, uint64_t seed) {
   colour_ = make("colour", synth::kPatchColourClasses);
   shape_ = make("shape", synth::kPatchShapeClasses);
   character_ = make("character", synth::kPatchCharacterClasses);
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  for (const auto& item : named_parameters()) {
-    at::Tensor p = item.value();
-    if (p.dim() >= 2) {
-      p.normal_(0.0, 0.02, gen);  // transformers' initializer_range, as LlavaModelImpl::random
-    } else {
-      p.zero_();
-    }
-    p.set_requires_grad(true);
-  }
+  init_head(*this, seed, 0.0);
 }
 
 PatchHeadLoss PatchHeadsImpl::loss(const at::Tensor& features, const at::Tensor& labels) const {
@@ -62,16 +72,7 @@ PatchHeadLoss PatchHeadsImpl::loss(const at::Tensor& features, const at::Tensor&
 
 PositionHeadImpl::PositionHeadImpl(int64_t text_width, uint64_t seed) {
   centre_ = register_module("centre", Linear(text_width, 2, /*bias=*/true, at::TensorOptions(at::kFloat)));
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  for (const auto& item : named_parameters()) {
-    at::Tensor p = item.value();
-    if (p.dim() >= 2) {
-      p.normal_(0.0, 0.02, gen);  // transformers' initializer_range, as LlavaModelImpl::random
-    } else {
-      p.fill_(0.5);  // the image's centre: the first predictions are the mean answer, not 0
-    }
-    p.set_requires_grad(true);
-  }
+  init_head(*this, seed, 0.5);  // biases at the image's centre: the first predictions are the mean answer, not 0
 }
 
 PositionHeadImpl::Loss PositionHeadImpl::loss(const at::Tensor& inputs, const at::Tensor& targets) const {
