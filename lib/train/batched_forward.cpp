@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "spec/model_spec.h"
+#include "train/patch_heads.h"
 
 namespace pb {
 
@@ -335,36 +336,30 @@ void mention_answer_supervision(const LlavaModelImpl& model, const TrainingBatch
 }
 
 // BatchLoss::position_*: the residual [B, L, D] at each mention of a two-mention question that names
-// something visible, and the centre of the patches it names.
+// something visible, and the centre of the patches it names (the mean of their patch_centres).
 void mention_positions(const TrainingBatch& batch, const at::Tensor& residual, BatchLoss& out) {
   auto mention_at = batch.focus_query.accessor<int64_t, 2>();
   const int64_t p = batch.focus.size(2);
   const auto grid = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(p))));
   PB_CHECK(grid * grid == p, "mention positions need a square patch grid");
-  auto focus = batch.focus.accessor<bool, 3>();
-  std::vector<int64_t> rows, positions;
-  std::vector<float> centres;  // [N, 2]
+  std::vector<int64_t> rows, slots, positions;
   for (const AnswerMentions& a : answers_with_mentions(batch, 2)) {
     for (const int64_t j : a.mention_slots) {
-      double col = 0, row = 0;
-      int64_t n = 0;
-      for (int64_t q = 0; q < p; ++q) {
-        if (!focus[a.row][j][q]) continue;
-        col += static_cast<double>(q % grid) + 0.5;
-        row += static_cast<double>(q / grid) + 0.5;
-        ++n;
-      }
-      if (n == 0) continue;
       rows.push_back(a.row);
+      slots.push_back(j);
       positions.push_back(mention_at[a.row][j]);
-      centres.push_back(static_cast<float>(col / static_cast<double>(n * grid)));
-      centres.push_back(static_cast<float>(row / static_cast<double>(n * grid)));
     }
   }
   if (rows.empty()) return;
+  const at::Tensor row = at::tensor(rows, at::kLong), slot = at::tensor(slots, at::kLong);
+  const at::Tensor named = batch.focus.index({row, slot}).to(at::kFloat);  // [N, P]
+  const at::Tensor visible = named.sum(-1).gt(0).nonzero().squeeze(1);    // [N'] mentions that name something
+  if (visible.numel() == 0) return;
+  const at::Tensor masks = named.index_select(0, visible);                // [N', P]
   const at::Device device = residual.device();
-  out.position_inputs = residual.index({at::tensor(rows, at::kLong).to(device), at::tensor(positions, at::kLong).to(device)});
-  out.position_targets = at::tensor(centres, at::kFloat).view({static_cast<int64_t>(rows.size()), 2}).to(device);
+  out.position_inputs = residual.index({row.index_select(0, visible).to(device),
+                                        at::tensor(positions, at::kLong).index_select(0, visible).to(device)});  // [N', D]
+  out.position_targets = (masks.mm(patch_centres(grid, 1)) / masks.sum(-1, /*keepdim=*/true)).to(device);  // [N', 2]
 }
 
 }  // namespace

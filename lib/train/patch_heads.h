@@ -34,10 +34,11 @@ class PatchHeadsImpl : public torch::nn::Module {
 };
 TORCH_MODULE(PatchHeads);
 
-// Training-only: a linear read (at unit RMS) of an object's centre (column, row, as fractions of the image side)
-// from the language model's residual at a mention of it (BatchLoss::position_inputs). A relation
-// question ("left or right of") is then a comparison of two linear features its answer position can
-// fetch (split routing); nothing else makes the mentions carry where their objects are.
+// Training-only: a linear read (at unit RMS) of a centre (column, row, as fractions of the image side):
+// an object's, from the language model's residual at a mention of it (BatchLoss::position_inputs), or a
+// patch's own, from the projector's output (patch_centres). A relation question ("left or right of")
+// is then a comparison of two linear features its answer position can fetch (split routing); nothing
+// else makes the mentions carry where their objects are.
 class PositionHeadImpl : public torch::nn::Module {
  public:
   PositionHeadImpl(int64_t text_width, uint64_t seed);  // N(0, 0.02) weights, biases 0.5 (the centre)

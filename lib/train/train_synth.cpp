@@ -356,8 +356,8 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     torch::load(heads, init_heads.string());
   }
 
-  // Training-only position heads, each on its own seed stream (seed + 3, + 4); a run that starts using
-  // one from other weights starts it fresh. Separate heads: what layer 0's value and output maps make
+  // Training-only position heads, each on its own seed stream (seed + 3, + 4); a run --init-from a
+  // checkpoint that has one goes on from it, else starts it fresh. Separate heads: what layer 0's value and output maps make
   // of the patches' position at a mention need not lie where the input carries it (measured with one
   // shared head: patches 0.08 of the side, mentions stuck at 0.18).
   struct PositionHeadSlot {
@@ -424,6 +424,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
                                  torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(o.weight_decay)));
   groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
                                     torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(0.0)));
+  const size_t position_group = groups.size();  // its index, when the heads have their own group
   if (!position_params.empty()) {
     groups.emplace_back(position_params, std::make_unique<torch::optim::AdamWOptions>(
                                              torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(0.0)));
@@ -514,7 +515,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     if (o.center_image_embeds && step == o.vision_steps + o.symbolic_steps + o.align_steps) center_image_embeds(*model, batch, log);
     const double lr = learning_rate(o, step);
     for (size_t g = 0; g < optimizer.param_groups().size(); ++g) {
-      const double scale = g == 2 ? o.position_head_lr_scale : 1.0;  // group 2: the position heads' own, when they have one
+      const double scale = g == position_group ? o.position_head_lr_scale : 1.0;
       static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[g].options()).lr(lr * scale);
     }
     optimizer.zero_grad();
