@@ -106,6 +106,8 @@ void setup_train_synth(CLI::App& app) {
                   "Weight of the squared error of a training-only linear head reading each image patch's own centre from the "
                   "projector's output (0 = off)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_flag("--patch-position-objects", o->patch_position_objects,
+                "With --patch-position: add the object patches' own mean squared error, and log their error");
   cmd->add_option("--position-head-lr-scale", o->position_head_lr_scale,
                   "Learning rate of the --mention-position and --patch-position heads, as a multiple of --lr")
       ->check(CLI::PositiveNumber)->capture_default_str();

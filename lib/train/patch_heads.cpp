@@ -75,7 +75,8 @@ PositionHeadImpl::PositionHeadImpl(int64_t text_width, uint64_t seed) {
   init_head(*this, seed, 0.5);  // biases at the image's centre: the first predictions are the mean answer, not 0
 }
 
-PositionHeadImpl::Loss PositionHeadImpl::loss(const at::Tensor& inputs, const at::Tensor& targets) const {
+PositionHeadImpl::Loss PositionHeadImpl::loss(const at::Tensor& inputs, const at::Tensor& targets,
+                                              const at::Tensor& emphasised) const {
   // The residual's scale grows through training (hundreds in the committed model); a read of it
   // normalised to unit RMS (LLaMA's RMSNorm without its weight, eps 1e-6 as rms_norm_eps) starts near
   // the bias whatever that scale is.
@@ -85,7 +86,15 @@ PositionHeadImpl::Loss PositionHeadImpl::loss(const at::Tensor& inputs, const at
   const at::Tensor wanted = targets.to(predicted.device());
   Loss out;
   out.loss = at::mse_loss(predicted, wanted);
-  out.mean_error = (predicted.detach() - wanted).abs().mean().item<double>();
+  if (!emphasised.defined()) {
+    out.mean_error = (predicted.detach() - wanted).abs().mean().item<double>();
+    return out;
+  }
+  const at::Tensor rows = emphasised.to(predicted.device()).nonzero().squeeze(1);  // [N']
+  if (rows.numel() == 0) return out;  // no emphasised row: the plain loss, and no error to report
+  const at::Tensor picked = predicted.index_select(0, rows), picked_wanted = wanted.index_select(0, rows);  // [N', 2]
+  out.loss = out.loss + at::mse_loss(picked, picked_wanted);
+  out.mean_error = (picked.detach() - picked_wanted).abs().mean().item<double>();
   return out;
 }
 

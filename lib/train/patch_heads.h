@@ -44,10 +44,11 @@ class PositionHeadImpl : public torch::nn::Module {
   PositionHeadImpl(int64_t text_width, uint64_t seed);  // N(0, 0.02) weights, biases 0.5 (the centre)
   struct Loss {
     at::Tensor loss;         // mean squared error over both coordinates
-    double mean_error = 0;   // mean absolute error, as a fraction of the image side
+    double mean_error = 0;   // mean absolute error, as a fraction of the image side (over the emphasised rows, if any)
   };
-  // inputs [N, D] (any float dtype; read at unit RMS), targets [N, 2] fp32.
-  Loss loss(const at::Tensor& inputs, const at::Tensor& targets) const;
+  // inputs [N, D] (any float dtype; read at unit RMS), targets [N, 2] fp32. With `emphasised` [N] bool,
+  // the loss adds those rows' own mean squared error (as PatchHeads adds the labelled patches' mean).
+  Loss loss(const at::Tensor& inputs, const at::Tensor& targets, const at::Tensor& emphasised = {}) const;
 
  private:
   Linear centre_{nullptr};

@@ -147,6 +147,7 @@ nlohmann::json trajectory_key(const TrainSynthOptions& o, const LlavaConfig& cfg
   if (o.mention_answer > 0) key["mention_answer"] = o.mention_answer;
   if (o.mention_position > 0) key["mention_position"] = o.mention_position;
   if (o.patch_position > 0) key["patch_position"] = o.patch_position;
+  if (o.patch_position_objects) key["patch_position_objects"] = true;
   if (o.position_head_lr_scale != 1.0) key["position_head_lr_scale"] = o.position_head_lr_scale;
   if (o.mention_answer > 0 || o.mention_position > 0) key["mention_readout_layer"] = o.mention_readout_layer;
   if (o.attention_supervision > 0 || o.read_supervision > 0) {
@@ -269,6 +270,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   const std::vector<int64_t> type_slots = question_type_slots(o.question_types);
   PB_CHECK(o.route_supervision == 0 || o.attention_supervision > 0,
            "train-synth: --route-supervision needs --attention-supervision (it supervises the layer after it)");
+  PB_CHECK(!o.patch_position_objects || o.patch_position > 0, "train-synth: --patch-position-objects needs --patch-position");
   PB_CHECK(!o.split_routing || o.route_supervision > 0, "train-synth: --split-routing needs --route-supervision");
   PB_CHECK(o.count_supervision == 0 || o.attention_supervision > 0,
            "train-synth: --count-supervision needs --attention-supervision (it replaces its target on count questions)");
@@ -568,7 +570,9 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     }
     PositionHeadImpl::Loss patch_position;  // with --patch-position, every image patch's own centre
     if (o.patch_position > 0 && stage == Stage::kFull && loss.image_embeds.defined()) {
-      patch_position = patch_head->loss(loss.image_embeds.flatten(0, 1), patch_centres(grid, loss.image_embeds.size(0)));
+      at::Tensor on_object;  // [B*P] bool, with --patch-position-objects: the patches an object covers
+      if (o.patch_position_objects) on_object = batch.patch_labels.select(1, kLabelColour).flatten().gt(0);
+      patch_position = patch_head->loss(loss.image_embeds.flatten(0, 1), patch_centres(grid, loss.image_embeds.size(0)), on_object);
     }
     const std::array<std::pair<const at::Tensor*, double>, 9> supervision_terms = {
         {{&loss.attention_loss, loss.focus_mass}, {&loss.route_loss, loss.route_mass},

@@ -112,6 +112,11 @@ struct TrainSynthOptions {
   // averages its object's patches, so a position the input carries linearly can reach the mention as
   // the object's centre (through layer 0's value and output maps).
   double patch_position = 0;
+  // With patch_position: add the object patches' own mean squared error (and log their error). Objects are
+  // ~10% of the patches, and an object patch's features are mostly its colour and shape: with the plain
+  // mean the patches read 0.04 of the side while a ridge read of an object's centre from the mean of its
+  // patches' embeddings was 0.11 (docs/synthvqa.md), too coarse to say which of two objects is left.
+  bool patch_position_objects = false;
   // The position heads' learning rate, as a multiple of the model's. A linear read of a component that
   // is small at unit RMS needs large weights, and Adam moves a weight by about the learning rate per
   // step: at 1x the mention head's error stayed at 0.19 of the side over 100 steps (docs/synthvqa.md).

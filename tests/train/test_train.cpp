@@ -870,8 +870,10 @@ TEST_CASE("train: the log names each supervision's loss and the figure that says
   o.mention_answer = 1;
   o.mention_position = 1;
   o.patch_position = 1;
+  o.patch_position_objects = true;
   o.turns = 6;  // so that some question names two things (a spatial one) for the position head
   train_synth(o);
+  CHECK(read_json_file(o.work_dir + "/checkpoint/state.json")["key"]["patch_position_objects"] == true);
   CHECK(std::filesystem::exists(o.work_dir + "/checkpoint/position_head.pt"));
   CHECK(std::filesystem::exists(o.work_dir + "/checkpoint/patch_position_head.pt"));
   std::ifstream log(o.work_dir + "/train_log.jsonl");
@@ -977,6 +979,14 @@ TEST_CASE("train: the position head starts at the image centre and its loss is t
   const at::Tensor predicted = weight.sum(1) + 0.5;  // [2]
   const at::Tensor expected = (predicted - at::tensor({0.1f, 0.7f})).pow(2).mean();
   CHECK(head->loss(x, at::tensor({0.1f, 0.7f}).view({1, 2})).loss.item<double>() == Approx(expected.item<double>()));
+  // Emphasised rows add their own mean: row 0 off by (0.3, 0.4) and row 1 exact give 0.125 / 2 over
+  // both rows plus 0.125 over row 0 alone; the error is row 0's. No emphasised row: the plain loss.
+  const at::Tensor two = at::zeros({2, 8});
+  const at::Tensor targets = at::tensor({0.2f, 0.9f, 0.5f, 0.5f}).view({2, 2});
+  const auto emphasised = head->loss(two, targets, at::tensor({1, 0}).gt(0));
+  CHECK(emphasised.loss.item<double>() == Approx(0.0625 + 0.125));
+  CHECK(emphasised.mean_error == Approx(0.35));
+  CHECK(head->loss(two, targets, at::zeros({2}, at::kBool)).loss.item<double>() == Approx(0.0625));
   // Patch centres run row-major as the image tokens: patch 5 of a 4 x 4 grid is column 1, row 1.
   const at::Tensor centres = patch_centres(4, 2);  // [32, 2]
   REQUIRE(centres.sizes() == at::IntArrayRef({32, 2}));
@@ -1009,6 +1019,9 @@ TEST_CASE("train: --position-head-lr-scale moves the position heads that many ti
     return (trained->named_parameters()["centre.bias"] - initial->named_parameters()["centre.bias"]).abs().max().item<double>();
   };
   const double plain = bias_step(1.0, "plain"), scaled = bias_step(10.0, "scaled");
+  TrainSynthOptions objects_alone = quiet_options(dir.file("objects"));
+  objects_alone.patch_position_objects = true;
+  CHECK_THROWS_WITH(train_synth(objects_alone), Catch::Matchers::Contains("--patch-position-objects needs --patch-position"));
   REQUIRE(plain > 0.0);
   // 1% covers fp32 rounding: a step of ~5e-5 on a bias of 0.5 is resolved to ~6e-8.
   CHECK(scaled / plain == Approx(10.0).epsilon(1e-2));
