@@ -81,6 +81,8 @@ void setup_train_synth(CLI::App& app) {
                   "With --attention-supervision: weight of the cross-entropy that spreads a count question's mention's "
                   "attention evenly over the counted objects' centres and BOS, in place of its mass target (0 = off)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_flag("--count-per-head", o->count_per_head,
+                "With --count-supervision: every supervised head spreads evenly over the centres and BOS, not only their mean");
   cmd->add_option("--read-supervision", o->read_supervision,
                   "Weight of -log(attention mass, in --read-layer, that each position predicting a reading answer's "
                   "token puts on the sign characters it spells) (0 = off)")

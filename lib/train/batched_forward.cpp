@@ -163,7 +163,9 @@ std::pair<at::Tensor, double> mass_loss(const at::Tensor& attended, const at::Te
 }
 
 // BatchLoss::attention_loss (mentions, or with `count_centres` the uncounted ones) and count_loss.
-void mention_supervision(const TrainingBatch& batch, const at::Tensor& probs, bool count_centres, BatchLoss& out) {
+void mention_supervision(const TrainingBatch& batch, const at::Tensor& head_probs, bool count_centres, bool count_per_head,
+                         BatchLoss& out) {
+  const at::Tensor probs = head_probs.mean(1);  // [B, L, L] the supervised heads' mean
   const int64_t p = batch.focus.size(2);
   at::Tensor counted = batch.focus_counted.defined() && count_centres ? batch.focus_counted : at::zeros_like(batch.focus_query, at::kBool);
   // [N, 2] mentions that name something visible (row, mention slot), outside the counted ones.
@@ -182,12 +184,17 @@ void mention_supervision(const TrainingBatch& batch, const at::Tensor& probs, bo
   const at::Tensor row = counts.select(1, 0), slot = counts.select(1, 1);
   const at::Device device = probs.device();
   const at::Tensor query = batch.focus_query.index({row, slot});
-  const at::Tensor attended = probs.index({row.to(device), query.to(device)});                   // [C, L]
-  const at::Tensor on_centres = attended.narrow(1, batch.image_pos, p);                          // [C, P]
-  const at::Tensor on_bos = attended.select(1, 0);                                               // [C]
-  const at::Tensor centres = batch.focus_centres.index({row, slot}).to(device).to(at::kFloat);  // [C, P]
-  const at::Tensor keys = centres.sum(-1) + 1;                                                   // [C]
-  const at::Tensor log_sum = (on_centres + 1e-6).log().mul(centres).sum(-1) + (on_bos + 1e-6).log();
+  // [C, H', L] each supervised head's attention (count_per_head), or [C, 1, L] their mean. Per head: the
+  // mean's target is met just as well by one head on BOS and the others on the centres, whatever k is
+  // (stage 16: head 1 kept 0.67-0.83 on BOS for every k, head 0 none), and then no head's share says k.
+  const at::Tensor attended = count_per_head
+                                  ? head_probs.index({row.to(device), at::indexing::Slice(), query.to(device)})
+                                  : probs.index({row.to(device), query.to(device)}).unsqueeze(1);
+  const at::Tensor on_centres = attended.narrow(2, batch.image_pos, p);                                      // [C, H, P]
+  const at::Tensor on_bos = attended.select(2, 0);                                                           // [C, H]
+  const at::Tensor centres = batch.focus_centres.index({row, slot}).to(device).to(at::kFloat).unsqueeze(1);  // [C, 1, P]
+  const at::Tensor keys = centres.sum(-1) + 1;                                                               // [C, 1]
+  const at::Tensor log_sum = (on_centres + 1e-6).log().mul(centres).sum(-1) + (on_bos + 1e-6).log();        // [C, H]
   out.count_loss = -(log_sum / keys).mean();
   out.count_mass = (on_centres.mul(centres).sum(-1) + on_bos).detach().mean().item<double>();
 }
@@ -412,7 +419,7 @@ BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, co
   };
   auto head_mean = [&](const at::Tensor& p) { return supervised_heads(p).mean(1); };
   size_t next = 0;
-  if (supervise) mention_supervision(batch, head_mean(probs[next++]), supervision.count_centres, out);
+  if (supervise) mention_supervision(batch, supervised_heads(probs[next++]), supervision.count_centres, supervision.count_per_head, out);
   if (route) route_supervision(batch, supervised_heads(probs[next++]), supervision.split_routing, out);
   if (read) read_supervision(batch, head_mean(probs[next++]), out);
   const at::Tensor targets = batch.targets.to(hidden.device());

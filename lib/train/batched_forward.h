@@ -115,6 +115,7 @@ struct AttentionSupervision {
   bool mention_position = false; // position_inputs / position_targets: a two-mention question's mentions
   int64_t mention_readout_layer = 0;  // the residual both read: after this decoder layer (-1: the input)
   bool count_centres = false;  // count_loss (needs mention_layer): counted mentions -> their centres and BOS
+  bool count_per_head = false;  // count_loss: each supervised head spreads evenly, not only their mean
   bool split_routing = false;  // route_loss: a question's two mentions each by its own half of the heads
   int64_t heads = 0;
 };

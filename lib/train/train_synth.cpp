@@ -133,6 +133,7 @@ nlohmann::json trajectory_key(const TrainSynthOptions& o, const LlavaConfig& cfg
     key["supervised_layer"] = o.supervised_layer;
     if (o.route_supervision > 0) key["route_supervision"] = o.route_supervision;
     if (o.count_supervision > 0) key["count_supervision"] = o.count_supervision;
+    if (o.count_per_head) key["count_per_head"] = true;
     if (o.split_routing) key["split_routing"] = true;
   }
   if (o.read_supervision > 0) {
@@ -272,6 +273,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
            "train-synth: --route-supervision needs --attention-supervision (it supervises the layer after it)");
   PB_CHECK(!o.patch_position_objects || o.patch_position > 0, "train-synth: --patch-position-objects needs --patch-position");
   PB_CHECK(!o.split_routing || o.route_supervision > 0, "train-synth: --split-routing needs --route-supervision");
+  PB_CHECK(!o.count_per_head || o.count_supervision > 0, "train-synth: --count-per-head needs --count-supervision");
   PB_CHECK(o.count_supervision == 0 || o.attention_supervision > 0,
            "train-synth: --count-supervision needs --attention-supervision (it replaces its target on count questions)");
   if (o.init_parts != "all" && o.init_parts != "vision") throw Error(fmt::format("--init-parts '{}' must be all or vision", o.init_parts));
@@ -448,6 +450,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     supervision.mention_layer = o.supervised_layer;
     if (o.route_supervision > 0) supervision.route_layer = o.supervised_layer + 1;
     supervision.count_centres = o.count_supervision > 0;
+    supervision.count_per_head = o.count_per_head;
     supervision.split_routing = o.split_routing;
   }
   if (o.read_supervision > 0) supervision.read_layer = o.read_layer;

@@ -83,6 +83,9 @@ struct TrainSynthOptions {
   // BOS (this weight times that cross-entropy); the share BOS keeps, 1 / (k + 1), carries the count k,
   // which a mean over the objects' patches cannot. 0 = off.
   double count_supervision = 0;
+  // With count_supervision: every supervised head spreads evenly (the mean of their cross-entropies), not
+  // only their mean; else one head can keep BOS and the others the centres whatever the count.
+  bool count_per_head = false;
   // Reading supervision: adds this weight times -log(the head-mean attention mass, in decoder layer
   // `read_layer`, that each position predicting a reading answer's token puts on the sign slots holding
   // the characters that token spells); 0 = off. Needs a layer after the first, where a position can

@@ -688,6 +688,24 @@ TEST_CASE("train: count supervision spreads a mention over centres and BOS; read
   CHECK(open.count_mass < 1.0);
   // An even spread over k + 1 keys is the best there is: the loss is at least log(k + 1).
   CHECK(open.count_loss.item<double>() > std::log(static_cast<double>(k + 1)));
+  // Per head: the mean of each head's cross-entropy, at least the mean's (-log is convex), and above it
+  // once the heads differ (the second head's queries scaled 40x, so its attention is peaked where the
+  // first's is near even; measured 0.06 apart); with one supervised head the two are the same.
+  AttentionSupervision per_head = s;
+  per_head.count_per_head = true;
+  CHECK(batch_loss(*model, batch, {}, per_head).count_loss.item<double>() >= open.count_loss.item<double>() - 1e-6);
+  for (auto& item : model->named_parameters()) {
+    const std::string& name = item.key();
+    if (name.find("language_model") == std::string::npos || name.find("layers.0.self_attn.q_proj.weight") == std::string::npos) continue;
+    const int64_t head_dim = cfg.text.hidden_size / cfg.text.num_attention_heads;
+    item.value().narrow(0, head_dim, head_dim).mul_(40.0);
+  }
+  const BatchLoss mean_of_peaked = batch_loss(*model, batch, {}, s);
+  CHECK(batch_loss(*model, batch, {}, per_head).count_loss.item<double>() > mean_of_peaked.count_loss.item<double>() + 0.02);
+  s.heads = per_head.heads = 1;
+  CHECK(batch_loss(*model, batch, {}, per_head).count_loss.item<double>() ==
+        Approx(batch_loss(*model, batch, {}, s).count_loss.item<double>()).epsilon(1e-6));
+  s.heads = 0;
   // With only the centres and BOS in view, all the mass is on them.
   batch.hidden_keys = at::ones(batch.targets.sizes(), at::kBool);
   batch.hidden_keys[0][0] = false;
@@ -1019,6 +1037,9 @@ TEST_CASE("train: --position-head-lr-scale moves the position heads that many ti
     return (trained->named_parameters()["centre.bias"] - initial->named_parameters()["centre.bias"]).abs().max().item<double>();
   };
   const double plain = bias_step(1.0, "plain"), scaled = bias_step(10.0, "scaled");
+  TrainSynthOptions per_head_alone = quiet_options(dir.file("per-head"));
+  per_head_alone.count_per_head = true;
+  CHECK_THROWS_WITH(train_synth(per_head_alone), Catch::Matchers::Contains("--count-per-head needs --count-supervision"));
   TrainSynthOptions objects_alone = quiet_options(dir.file("objects"));
   objects_alone.patch_position_objects = true;
   CHECK_THROWS_WITH(train_synth(objects_alone), Catch::Matchers::Contains("--patch-position-objects needs --patch-position"));
