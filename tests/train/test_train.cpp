@@ -1019,6 +1019,34 @@ TEST_CASE("train: the position head starts at the image centre and its loss is t
 
 namespace pb::test {
 
+TEST_CASE("train: --patch-position-objects reports the object patches' error, which the all-patch mean does not", "[train]") {
+  TempDir dir;
+  // The same first step (same seed, so the same batch and head) with and without the option: the logged
+  // error is then over the object patches only, a different set of rows than every patch.
+  auto first_error = [&](bool objects, const std::string& name) {
+    TrainSynthOptions o = quiet_options(dir.file(name));
+    o.steps = 1;
+    o.batch = 1;
+    o.turns = 1;
+    o.log_every = 1;
+    o.patch_position = 1;
+    o.patch_position_objects = objects;
+    train_synth(o);
+    std::ifstream log(o.work_dir + "/train_log.jsonl");
+    for (std::string line; std::getline(log, line);) {
+      const auto j = nlohmann::json::parse(line);
+      if (j.contains("patch_position_error")) return j["patch_position_error"].get<double>();
+    }
+    FAIL("no patch_position_error in the log");
+    return 0.0;
+  };
+  const double all = first_error(false, "all"), objects = first_error(true, "objects");
+  INFO("all patches " << all << ", object patches " << objects);
+  CHECK(all > 0.0);
+  CHECK(objects > 0.0);
+  CHECK(std::fabs(all - objects) > 1e-4);
+}
+
 TEST_CASE("train: --position-head-lr-scale moves the position heads that many times as far per step", "[train]") {
   TempDir dir;
   const LlavaConfig cfg = load_llava_config(synth_config());
