@@ -17,8 +17,8 @@ void setup_train_synth(CLI::App& app) {
   cmd->add_option("--work-dir", o->work_dir, "Checkpoint and log folder (resumed when it holds a checkpoint)");
   cmd->add_option("--export", o->export_dir, "Write the trained model here (llava-hf format, bf16)");
   cmd->add_option("--init-from", o->init_from,
-                  "Start from the weights and patch heads of this checkpoint folder (a --work-dir's checkpoint/), "
-                  "with a fresh optimiser and schedule")
+                  "Start from the weights and training-only heads of this checkpoint folder (a --work-dir's checkpoint/) "
+                  "or exported model (heads it lacks start fresh), with a fresh optimiser and schedule")
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--steps", o->steps, "Optimiser steps in total")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--stop-after", o->stop_after, "Stop after this many steps in this invocation (resume later)");
@@ -110,8 +110,15 @@ void setup_train_synth(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_flag("--patch-position-objects", o->patch_position_objects,
                 "With --patch-position: add the object patches' own mean squared error, and log their error");
+  cmd->add_option("--relation-offset", o->relation_offset,
+                  "Weight of the squared error of a training-only linear head reading, after --relation-readout-layer at "
+                  "the position predicting each spatial answer, the offset between the two named objects' centres (0 = off)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--relation-readout-layer", o->relation_readout_layer,
+                  "Decoder layer after which --relation-offset reads the answer position's residual")
+      ->check(CLI::Range(0, 1 << 20))->capture_default_str();
   cmd->add_option("--position-head-lr-scale", o->position_head_lr_scale,
-                  "Learning rate of the --mention-position and --patch-position heads, as a multiple of --lr")
+                  "Learning rate of the --mention-position, --patch-position and --relation-offset heads, as a multiple of --lr")
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--mention-readout-layer", o->mention_readout_layer,
                   "Decoder layer after which --mention-answer and --mention-position read the mentions' residual "

@@ -342,13 +342,24 @@ void mention_answer_supervision(const LlavaModelImpl& model, const TrainingBatch
   out.mention_answer_accuracy = logits.detach().argmax(-1).eq(target).to(at::kDouble).mean().item<double>();
 }
 
+// The side of the square patch grid batch.focus [B, M, P] is over.
+int64_t patch_grid(const TrainingBatch& batch) {
+  const int64_t p = batch.focus.size(2);
+  const auto grid = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(p))));
+  PB_CHECK(grid * grid == p, "mention positions need a square patch grid");
+  return grid;
+}
+
+// The centre (column, row as fractions of the side) of the patches each row of masks [N, P] names: [N, 2] fp32.
+at::Tensor named_centres(const at::Tensor& masks, int64_t grid) {
+  return masks.mm(patch_centres(grid, 1)) / masks.sum(-1, /*keepdim=*/true);
+}
+
 // BatchLoss::position_*: the residual [B, L, D] at each mention of a two-mention question that names
 // something visible, and the centre of the patches it names (the mean of their patch_centres).
 void mention_positions(const TrainingBatch& batch, const at::Tensor& residual, BatchLoss& out) {
   auto mention_at = batch.focus_query.accessor<int64_t, 2>();
-  const int64_t p = batch.focus.size(2);
-  const auto grid = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(p))));
-  PB_CHECK(grid * grid == p, "mention positions need a square patch grid");
+  const int64_t grid = patch_grid(batch);
   std::vector<int64_t> rows, slots, positions;
   for (const AnswerMentions& a : answers_with_mentions(batch, 2)) {
     for (const int64_t j : a.mention_slots) {
@@ -362,11 +373,34 @@ void mention_positions(const TrainingBatch& batch, const at::Tensor& residual, B
   const at::Tensor named = batch.focus.index({row, slot}).to(at::kFloat);  // [N, P]
   const at::Tensor visible = named.sum(-1).gt(0).nonzero().squeeze(1);    // [N'] mentions that name something
   if (visible.numel() == 0) return;
-  const at::Tensor masks = named.index_select(0, visible);                // [N', P]
   const at::Device device = residual.device();
   out.position_inputs = residual.index({row.index_select(0, visible).to(device),
                                         at::tensor(positions, at::kLong).index_select(0, visible).to(device)});  // [N', D]
-  out.position_targets = (masks.mm(patch_centres(grid, 1)) / masks.sum(-1, /*keepdim=*/true)).to(device);  // [N', 2]
+  out.position_targets = named_centres(named.index_select(0, visible), grid).to(device);  // [N', 2]
+}
+
+// BatchLoss::relation_*: the residual [B, L, D] at the position predicting each answer whose question
+// names two visible things, and half the offset between their centres around 0.5.
+void relation_offsets(const TrainingBatch& batch, const at::Tensor& residual, BatchLoss& out) {
+  const int64_t grid = patch_grid(batch);
+  std::vector<int64_t> rows, positions, first, second;
+  for (const AnswerMentions& a : answers_with_mentions(batch, 2)) {
+    rows.push_back(a.row);
+    positions.push_back(a.routed);
+    first.push_back(a.mention_slots[0]);
+    second.push_back(a.mention_slots[1]);
+  }
+  if (rows.empty()) return;
+  const at::Tensor row = at::tensor(rows, at::kLong);
+  const at::Tensor a = batch.focus.index({row, at::tensor(first, at::kLong)}).to(at::kFloat);   // [N, P]
+  const at::Tensor b = batch.focus.index({row, at::tensor(second, at::kLong)}).to(at::kFloat);  // [N, P]
+  const at::Tensor both = (a.sum(-1).gt(0) & b.sum(-1).gt(0)).nonzero().squeeze(1);           // [N']
+  if (both.numel() == 0) return;
+  const at::Device device = residual.device();
+  out.relation_inputs = residual.index({row.index_select(0, both).to(device),
+                                        at::tensor(positions, at::kLong).index_select(0, both).to(device)});  // [N', D]
+  const at::Tensor offset = named_centres(a.index_select(0, both), grid) - named_centres(b.index_select(0, both), grid);
+  out.relation_targets = (0.5 + offset / 2).to(device);  // [N', 2]
 }
 
 }  // namespace
@@ -402,15 +436,19 @@ BatchLoss batch_loss(const LlavaModelImpl& model, const TrainingBatch& batch, co
                         batch.route_query.defined();
   const bool mention_answer = supervision.mention_answer && mentions;
   const bool mention_position = supervision.mention_position && mentions;
-  std::vector<int64_t> residual_layers;  // caption's, then the mentions' readout's
+  std::vector<int64_t> residual_layers;  // caption's, then the mentions' readout's, then the relation's
   if (caption) residual_layers.push_back(supervision.caption_layer);
   if (mention_answer || mention_position) residual_layers.push_back(supervision.mention_readout_layer);
+  const bool relation = supervision.relation_offset && mentions;
+  if (relation) residual_layers.push_back(supervision.relation_readout_layer);
   std::vector<at::Tensor> residuals;  // [B, L, D] after each of residual_layers
   const at::Tensor hidden = final_hidden(model, batch, image, &out.vision_features, &out.image_embeds, layers, &probs,
                                          residual_layers, &residuals);  // [B, L, D]
   if (caption) caption_supervision(model, batch, residuals.front(), out);
-  if (mention_answer) mention_answer_supervision(model, batch, residuals.back(), out);
-  if (mention_position) mention_positions(batch, residuals.back(), out);
+  const size_t mention_residual = caption ? 1 : 0;  // index in residuals of the mentions' readout
+  if (mention_answer) mention_answer_supervision(model, batch, residuals[mention_residual], out);
+  if (mention_position) mention_positions(batch, residuals[mention_residual], out);
+  if (relation) relation_offsets(batch, residuals.back(), out);
   // [B, H, L, L] -> the supervised heads' [B, H', L, L], and their [B, L, L] mean.
   auto supervised_heads = [&](const at::Tensor& p) {
     PB_CHECK(supervision.heads >= 0 && supervision.heads <= p.size(1),

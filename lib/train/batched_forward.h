@@ -101,6 +101,12 @@ struct BatchLoss {
   // position head (PositionHead) to read. Undefined when there is none.
   at::Tensor position_inputs;
   at::Tensor position_targets;
+  // Relation offsets (with `relation_offset`): for each answer whose question names two visible things,
+  // the residual after relation_readout_layer at the position predicting it (route_query) [N, D], and
+  // 0.5 + (first centre - second centre) / 2 [N, 2] fp32, the offset a PositionHead reads around its
+  // 0.5 start. Undefined when there is none.
+  at::Tensor relation_inputs;
+  at::Tensor relation_targets;
 };
 
 // Which decoder layers' attention batch_loss supervises (-1 = none), all from the mean over the first
@@ -114,6 +120,8 @@ struct AttentionSupervision {
   bool mention_answer = false;   // mention_answer_loss: a one-mention question's mention -> its answer's token
   bool mention_position = false; // position_inputs / position_targets: a two-mention question's mentions
   int64_t mention_readout_layer = 0;  // the residual both read: after this decoder layer (-1: the input)
+  bool relation_offset = false;  // relation_inputs / relation_targets: a two-mention question's answer position
+  int64_t relation_readout_layer = 1;  // the residual it reads: after this decoder layer
   bool count_centres = false;  // count_loss (needs mention_layer): counted mentions -> their centres and BOS
   bool count_per_head = false;  // count_loss: each supervised head spreads evenly, not only their mean
   bool split_routing = false;  // route_loss: a question's two mentions each by its own half of the heads

@@ -149,6 +149,10 @@ nlohmann::json trajectory_key(const TrainSynthOptions& o, const LlavaConfig& cfg
   if (o.mention_position > 0) key["mention_position"] = o.mention_position;
   if (o.patch_position > 0) key["patch_position"] = o.patch_position;
   if (o.patch_position_objects) key["patch_position_objects"] = true;
+  if (o.relation_offset > 0) {
+    key["relation_offset"] = o.relation_offset;
+    key["relation_readout_layer"] = o.relation_readout_layer;
+  }
   if (o.position_head_lr_scale != 1.0) key["position_head_lr_scale"] = o.position_head_lr_scale;
   if (o.mention_answer > 0 || o.mention_position > 0) key["mention_readout_layer"] = o.mention_readout_layer;
   if (o.attention_supervision > 0 || o.read_supervision > 0) {
@@ -300,6 +304,9 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   if (o.mention_answer > 0 || o.mention_position > 0) {
     check_layer(fmt::format("--mention-readout-layer {}", o.mention_readout_layer), o.mention_readout_layer);
   }
+  if (o.relation_offset > 0) {
+    check_layer(fmt::format("--relation-readout-layer {}", o.relation_readout_layer), o.relation_readout_layer);
+  }
   const SentencePieceTokenizer tok = SentencePieceTokenizer::load(o.tokenizer);
   ModelSource source;
   source.device = o.device;
@@ -334,7 +341,10 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     model = LlavaModelImpl::load(ckpt.string(), options);
   } else if (!o.init_from.empty()) {
     model = LlavaModelImpl::load(o.init_from, options);
-    if (model->config().hash() != cfg.hash()) {
+    // The architecture, not the storage type: an export is bf16 (torch_dtype "bfloat16"), a --config fp32.
+    LlavaConfig stored = model->config();
+    stored.torch_dtype = cfg.torch_dtype;
+    if (stored.hash() != cfg.hash()) {
       throw Error(fmt::format("--init-from {}: its config.json is not the architecture of --config {}", o.init_from, o.config));
     }
     if (o.init_parts == "vision") {
@@ -355,12 +365,17 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   if (step > 0 && use_heads) {
     torch::load(heads, (ckpt / "patch_heads.pt").string());
   } else if (!o.init_from.empty() && use_heads) {
+    // An exported model (models/synthvqa-tiny) has no patch heads: they start fresh, as the position
+    // heads do. Their small initial weights pass little gradient into the tower until they have learnt.
     const fs::path init_heads = fs::path(o.init_from) / "patch_heads.pt";
-    if (!fs::exists(init_heads)) throw Error(fmt::format("--init-from: {} does not exist (a --work-dir's checkpoint/ has it)", init_heads.string()));
-    torch::load(heads, init_heads.string());
+    if (fs::exists(init_heads)) {
+      torch::load(heads, init_heads.string());
+    } else if (!o.quiet) {
+      fmt::print(stderr, "train-synth: {} has no patch_heads.pt; the patch heads start fresh\n", o.init_from);
+    }
   }
 
-  // Training-only position heads, each on its own seed stream (seed + 3, + 4); a run --init-from a
+  // Training-only position heads, each on its own seed stream (seed + 3, + 4, + 5); a run --init-from a
   // checkpoint that has one goes on from it, else starts it fresh. Separate heads: what layer 0's value and output maps make
   // of the patches' position at a mention need not lie where the input carries it (measured with one
   // shared head: patches 0.08 of the side, mentions stuck at 0.18).
@@ -369,10 +384,12 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     bool used;
     const char* file;  // in the checkpoint folder
   };
-  std::array<PositionHeadSlot, 2> position_heads = {{{PositionHead(cfg.text.hidden_size, o.seed + 3), o.mention_position > 0, "position_head.pt"},
-                                                     {PositionHead(cfg.text.hidden_size, o.seed + 4), o.patch_position > 0, "patch_position_head.pt"}}};
+  std::array<PositionHeadSlot, 3> position_heads = {{{PositionHead(cfg.text.hidden_size, o.seed + 3), o.mention_position > 0, "position_head.pt"},
+                                                     {PositionHead(cfg.text.hidden_size, o.seed + 4), o.patch_position > 0, "patch_position_head.pt"},
+                                                     {PositionHead(cfg.text.hidden_size, o.seed + 5), o.relation_offset > 0, "relation_head.pt"}}};
   PositionHead& mention_head = position_heads[0].head;
   PositionHead& patch_head = position_heads[1].head;
+  PositionHead& relation_head = position_heads[2].head;
   for (PositionHeadSlot& slot : position_heads) {
     slot.head->to(options.device);
     if (step > 0 && slot.used) {
@@ -459,6 +476,8 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
   supervision.mention_answer = o.mention_answer > 0;
   supervision.mention_position = o.mention_position > 0;
   supervision.mention_readout_layer = o.mention_readout_layer;
+  supervision.relation_offset = o.relation_offset > 0;
+  supervision.relation_readout_layer = o.relation_readout_layer;
   supervision.heads = o.supervised_heads;
   // Each attention supervision's loss and mass, averaged over the window's steps that had it.
   // Each term's second figure ("mass") is what says whether its target is met: the attention mass, the
@@ -472,7 +491,7 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
     int64_t steps = 0;
   };
   // The mention supervision's mass was logged as focus_mass from its first runs on.
-  std::array<SupervisionWindow, 9> supervised = {{{"attention", o.attention_supervision, "focus_mass", "focus mass"},
+  std::array<SupervisionWindow, 10> supervised = {{{"attention", o.attention_supervision, "focus_mass", "focus mass"},
                                                    {"route", o.route_supervision, "route_mass", "route mass"},
                                                    {"count", o.count_supervision, "count_mass", "count mass"},
                                                    {"read", o.read_supervision, "read_mass", "read mass"},
@@ -480,7 +499,8 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
                                                    {"centering", o.image_centering, nullptr, "image mean share"},
                                                    {"mention_answer", o.mention_answer, "mention_answer_accuracy", "mention answer acc"},
                                                    {"position", o.mention_position, "position_error", "position error"},
-                                                   {"patch_position", o.patch_position, "patch_position_error", "patch position error"}}};
+                                                   {"patch_position", o.patch_position, "patch_position_error", "patch position error"},
+                                                   {"relation", o.relation_offset, "relation_error", "relation error"}}};
   int64_t window_answers = 0, window_correct_answers = 0;
   std::vector<int64_t> window_answers_by_type, window_correct_by_type;  // index: synth::kQuestionTypes
   int64_t window_object_patches = 0, window_colour_right = 0, window_shape_right = 0;
@@ -577,14 +597,22 @@ TrainSynthResult train_synth(const TrainSynthOptions& o) {
       if (o.patch_position_objects) on_object = batch.patch_labels.select(1, kLabelColour).flatten().gt(0);
       patch_position = patch_head->loss(loss.image_embeds.flatten(0, 1), patch_centres(grid, loss.image_embeds.size(0)), on_object);
     }
-    const std::array<std::pair<const at::Tensor*, double>, 9> supervision_terms = {
+    // With --relation-offset, on this step's spatial answers; its error is in halves of the side (the
+    // head reads half the offset), so it is doubled for the log.
+    PositionHeadImpl::Loss relation;
+    if (o.relation_offset > 0 && loss.relation_inputs.defined()) {
+      relation = relation_head->loss(loss.relation_inputs, loss.relation_targets);
+      relation.mean_error *= 2;
+    }
+    const std::array<std::pair<const at::Tensor*, double>, 10> supervision_terms = {
         {{&loss.attention_loss, loss.focus_mass}, {&loss.route_loss, loss.route_mass},
          {&loss.count_loss, loss.count_mass}, {&loss.read_loss, loss.read_mass},
          {&loss.caption_loss, loss.caption_accuracy},
          {&mean_share, mean_share.defined() ? mean_share.item<double>() : 0.0},
          {&loss.mention_answer_loss, loss.mention_answer_accuracy},
          {&position.loss, position.mean_error},
-         {&patch_position.loss, patch_position.mean_error}}};
+         {&patch_position.loss, patch_position.mean_error},
+         {&relation.loss, relation.mean_error}}};
     for (size_t k = 0; k < supervised.size(); ++k) {
       const auto& [term, mass] = supervision_terms[k];
       if (!term->defined()) continue;

@@ -16,8 +16,9 @@ struct TrainSynthOptions {
   std::string tokenizer;     // SentencePiece model trained on SynthVQA text (synth-tokenizer)
   std::string work_dir;      // checkpoint + train_log.jsonl; resumed when it holds a checkpoint
   std::string export_dir;    // where the final model goes (config.json, model.safetensors, tokenizer.model)
-  // A checkpoint folder (a --work-dir's checkpoint/) whose weights and patch heads this run starts from
-  // instead of random ones, with a fresh optimiser and schedule: to go on past a finished schedule.
+  // A checkpoint folder (a --work-dir's checkpoint/) or exported model whose weights and training-only
+  // heads this run starts from instead of random ones (heads it lacks start fresh), with a fresh
+  // optimiser and schedule: to go on past a finished schedule.
   std::string init_from;
   int64_t steps = 1000;      // optimiser steps in total (a resumed run continues to this count)
   int64_t stop_after = 0;    // stop (with a checkpoint) after this many steps in this invocation; 0 = run to `steps`
@@ -120,6 +121,15 @@ struct TrainSynthOptions {
   // mean the patches read 0.04 of the side while a ridge read of an object's centre from the mean of its
   // patches' embeddings was 0.11 (docs/synthvqa.md), too coarse to say which of two objects is left.
   bool patch_position_objects = false;
+  // Relation-offset supervision: adds this weight times the squared error of a third training-only
+  // linear head reading, from the residual after decoder layer `relation_readout_layer` at the position
+  // that predicts a spatial answer (the one routing sends to both mentions), the offset between the two
+  // objects' centres (first named minus second, as fractions of the side; the head reads half of it
+  // around 0.5); 0 = off. Mention positions alone left spatial at chance (0.52 on val 300 with the
+  // mentions read to 0.10 of the side): the answer must compare two fetched positions, and nothing
+  // asked the routing layer to put their difference where the answer is read.
+  double relation_offset = 0;
+  int64_t relation_readout_layer = 1;  // the routing layer after --supervised-layer 0
   // The position heads' learning rate, as a multiple of the model's. A linear read of a component that
   // is small at unit RMS needs large weights, and Adam moves a weight by about the learning rate per
   // step: at 1x the mention head's error stayed at 0.19 of the side over 100 steps (docs/synthvqa.md).

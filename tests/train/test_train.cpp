@@ -180,6 +180,28 @@ TEST_CASE("train: --init-from starts from a checkpoint's weights with a fresh sc
   CHECK_THROWS_WITH(train_synth(forgot), Catch::Matchers::Contains("other settings"));
 }
 
+TEST_CASE("train: --init-from an exported model, which has no training-only heads, starts from its weights with fresh heads", "[train]") {
+  TempDir dir;
+  TrainSynthOptions o = sixteen_steps(dir.file("trained"));
+  o.patch_loss_weight = 1;  // so the run has patch heads, which an export leaves behind
+  o.export_dir = dir.file("exported");
+  const TrainSynthResult trained = train_synth(o);
+  REQUIRE(trained.last_loss < trained.first_loss - 1.0);
+  REQUIRE_FALSE(std::filesystem::exists(dir.file("exported") + "/patch_heads.pt"));
+
+  TrainSynthOptions next = o;
+  next.work_dir = dir.file("next");
+  next.export_dir.clear();
+  next.init_from = dir.file("exported");
+  next.steps = 4;
+  next.lr = 1e-8;
+  next.checkpoint_every = 4;
+  const TrainSynthResult continued = train_synth(next);
+  INFO("random start " << trained.first_loss << ", trained " << trained.last_loss << ", continued " << continued.first_loss);
+  CHECK(continued.first_loss < trained.first_loss - 0.5);
+  CHECK(std::filesystem::exists(dir.file("next") + "/checkpoint/patch_heads.pt"));
+}
+
 TEST_CASE("train: --center-image-embeds moves the first full batch's mean projector output into the bias", "[train]") {
   TempDir dir;
   TrainSynthOptions o = quiet_options(dir.file("centred"));
@@ -889,11 +911,15 @@ TEST_CASE("train: the log names each supervision's loss and the figure that says
   o.mention_position = 1;
   o.patch_position = 1;
   o.patch_position_objects = true;
-  o.turns = 6;  // so that some question names two things (a spatial one) for the position head
+  o.relation_offset = 1;
+  o.turns = 6;  // so that some question names two things (a spatial one) for the position heads
   train_synth(o);
-  CHECK(read_json_file(o.work_dir + "/checkpoint/state.json")["key"]["patch_position_objects"] == true);
+  const nlohmann::json key = read_json_file(o.work_dir + "/checkpoint/state.json")["key"];
+  CHECK(key["patch_position_objects"] == true);
+  CHECK(key["relation_readout_layer"] == 1);
   CHECK(std::filesystem::exists(o.work_dir + "/checkpoint/position_head.pt"));
   CHECK(std::filesystem::exists(o.work_dir + "/checkpoint/patch_position_head.pt"));
+  CHECK(std::filesystem::exists(o.work_dir + "/checkpoint/relation_head.pt"));
   std::ifstream log(o.work_dir + "/train_log.jsonl");
   nlohmann::json entry;
   for (std::string line; std::getline(log, line);) {
@@ -903,7 +929,7 @@ TEST_CASE("train: the log names each supervision's loss and the figure that says
   REQUIRE(entry.is_object());
   for (const char* key : {"attention_loss", "focus_mass", "route_loss", "route_mass", "caption_loss", "caption_accuracy",
                           "centering_loss", "mention_answer_loss", "mention_answer_accuracy", "position_loss", "position_error",
-                          "patch_position_loss", "patch_position_error"}) {
+                          "patch_position_loss", "patch_position_error", "relation_loss", "relation_error"}) {
     INFO(key);
     CHECK(entry.contains(key));
   }
@@ -981,6 +1007,26 @@ TEST_CASE("train: mention-answer supervision reads a one-mention question's ment
   const BatchLoss plain = batch_loss(*model, batch);
   CHECK_FALSE(plain.mention_answer_loss.defined());
   CHECK_FALSE(plain.position_inputs.defined());
+  CHECK_FALSE(plain.relation_inputs.defined());
+
+  // The relation offset: read where the spatial answer is predicted (not at a mention), half the
+  // first centre minus the second around 0.5. After the last layer the read is the model's own logits there.
+  AttentionSupervision r;
+  r.relation_offset = true;
+  r.relation_readout_layer = cfg.text.num_hidden_layers - 1;
+  const BatchLoss rel = batch_loss(*model, batch, {}, r);
+  REQUIRE(rel.relation_inputs.defined());
+  REQUIRE(rel.relation_targets.sizes() == at::IntArrayRef({1, 2}));
+  CHECK(rel.relation_targets[0][0].item<double>() == Approx(0.5 + dx / 2));
+  CHECK(rel.relation_targets[0][1].item<double>() == Approx(0.5 + dy / 2));
+  const int64_t routed = related.routed_tokens.at(0) - 1;  // the position predicting the answer's first word
+  const int64_t routed_spliced = routed + (routed > batch.image_pos ? p - 1 : 0);
+  auto weights = model->language_model()->named_parameters();
+  const at::Tensor x = rel.relation_inputs.to(at::kFloat);  // [1, D]
+  const at::Tensor normed = x * (x.pow(2).mean(-1, true) + cfg.text.rms_norm_eps).rsqrt() * weights["norm.weight"];
+  const at::Tensor read = at::linear(normed, weights["lm_head.weight"]);  // [1, V]
+  CHECK(at::allclose(read[0], batched_logits(*model, batch)[1][routed_spliced], 1e-4, 1e-4));
+  CHECK_FALSE(rel.position_inputs.defined());  // the mentions' own read stays off
 }
 
 TEST_CASE("train: the position head starts at the image centre and its loss is the squared error of its linear read at unit RMS", "[train]") {
