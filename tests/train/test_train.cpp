@@ -55,6 +55,18 @@ TrainSynthOptions sixteen_steps(const std::string& work_dir) {
   return o;
 }
 
+// `o` as four steps at a negligible learning rate from `init_from` in a new work folder: they measure
+// where such a run starts.
+TrainSynthOptions four_steps_from(TrainSynthOptions o, const std::string& work_dir, const std::string& init_from) {
+  o.work_dir = work_dir;
+  o.export_dir.clear();
+  o.init_from = init_from;
+  o.steps = 4;
+  o.lr = 1e-8;
+  o.checkpoint_every = 4;
+  return o;
+}
+
 // The first SynthVQA val sample (a colour question, one turn) as a batch for `model`.
 TrainingBatch first_val_batch(const LlavaConfig& cfg, const LlavaModelImpl& model) {
   const auto tok = SentencePieceTokenizer::load(synth_tokenizer());
@@ -159,14 +171,8 @@ TEST_CASE("train: --init-from starts from a checkpoint's weights with a fresh sc
   const TrainSynthResult trained = train_synth(o);
   REQUIRE(trained.last_loss < trained.first_loss - 1.0);
 
-  // Four steps at a negligible learning rate measure where the run starts: near the trained loss,
-  // not at the random model's.
-  TrainSynthOptions next = o;
-  next.work_dir = dir.file("next");
-  next.init_from = dir.file("trained") + "/checkpoint";
-  next.steps = 4;
-  next.lr = 1e-8;
-  next.checkpoint_every = 4;
+  // It starts near the trained loss, not at the random model's.
+  const TrainSynthOptions next = four_steps_from(o, dir.file("next"), dir.file("trained") + "/checkpoint");
   const TrainSynthResult continued = train_synth(next);
   INFO("random start " << trained.first_loss << ", trained " << trained.last_loss << ", continued " << continued.first_loss);
   CHECK(continued.first_loss < trained.first_loss - 0.5);
@@ -189,14 +195,7 @@ TEST_CASE("train: --init-from an exported model, which has no training-only head
   REQUIRE(trained.last_loss < trained.first_loss - 1.0);
   REQUIRE_FALSE(std::filesystem::exists(dir.file("exported") + "/patch_heads.pt"));
 
-  TrainSynthOptions next = o;
-  next.work_dir = dir.file("next");
-  next.export_dir.clear();
-  next.init_from = dir.file("exported");
-  next.steps = 4;
-  next.lr = 1e-8;
-  next.checkpoint_every = 4;
-  const TrainSynthResult continued = train_synth(next);
+  const TrainSynthResult continued = train_synth(four_steps_from(o, dir.file("next"), dir.file("exported")));
   INFO("random start " << trained.first_loss << ", trained " << trained.last_loss << ", continued " << continued.first_loss);
   CHECK(continued.first_loss < trained.first_loss - 0.5);
   CHECK(std::filesystem::exists(dir.file("next") + "/checkpoint/patch_heads.pt"));
