@@ -11,6 +11,7 @@
 #include <string>
 #include <system_error>
 #include <vector>
+#include "test_paths.h"
 
 namespace pb::test {
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cli_runner.h"
+#include "test_paths.h"
 
 namespace pb::test {
 

@@ -7,6 +7,7 @@
 #include "io/model_config.h"
 #include "pruners/fitprune_recipe.h"
 #include "run_fixtures.h"
+#include "test_paths.h"
 
 namespace fs = std::filesystem;
 

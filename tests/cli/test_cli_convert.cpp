@@ -7,6 +7,7 @@
 
 #include "cli_runner.h"
 #include "io/checkpoint.h"
+#include "test_paths.h"
 
 namespace fs = std::filesystem;
 

@@ -11,6 +11,7 @@
 #include "cli_runner.h"
 #include "eval/journal.h"
 #include "run_results.h"
+#include "test_paths.h"
 
 namespace fs = std::filesystem;
 

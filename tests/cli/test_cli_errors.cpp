@@ -9,6 +9,7 @@
 
 #include "cli_runner.h"
 #include "io/safetensors.h"
+#include "test_paths.h"
 
 namespace fs = std::filesystem;
 

@@ -19,6 +19,7 @@
 #include "io/file_lock.h"
 #include "run_fixtures.h"
 #include "run_results.h"
+#include "test_paths.h"
 
 namespace pb::test {
 namespace {

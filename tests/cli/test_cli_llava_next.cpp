@@ -10,6 +10,7 @@
 #include "cli_runner.h"
 #include "io/safetensors.h"
 #include "tensor_values.h"
+#include "test_paths.h"
 
 namespace fs = std::filesystem;
 

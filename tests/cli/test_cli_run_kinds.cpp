@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "run_fixtures.h"
+#include "test_paths.h"
 
 namespace fs = std::filesystem;
 

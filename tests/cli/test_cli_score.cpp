@@ -7,6 +7,7 @@
 #include <set>
 
 #include "cli_runner.h"
+#include "test_paths.h"
 
 namespace pb::test {
 namespace {

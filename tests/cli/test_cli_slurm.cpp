@@ -12,6 +12,7 @@
 
 #include "run_fixtures.h"
 #include "run_results.h"
+#include "test_paths.h"
 
 namespace pb::test {
 namespace {

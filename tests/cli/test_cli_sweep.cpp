@@ -6,6 +6,7 @@
 #include "eval/summary.h"
 #include "result_fixtures.h"
 #include "run_fixtures.h"
+#include "test_paths.h"
 
 namespace fs = std::filesystem;
 

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include "test_paths.h"
 
 namespace pb::test {
 

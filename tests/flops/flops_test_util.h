@@ -6,6 +6,7 @@
 #include <string>
 
 #include "io/model_config.h"
+#include "test_paths.h"
 
 namespace pb::test {
 

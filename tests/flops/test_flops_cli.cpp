@@ -6,6 +6,7 @@
 #include "../cli/cli_runner.h"
 #include "flops/flops.h"
 #include "flops_test_util.h"
+#include "test_paths.h"
 
 using Catch::Matchers::Contains;
 using nlohmann::json;

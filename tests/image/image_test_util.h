@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include "test_paths.h"
 
 namespace pb::test {
 

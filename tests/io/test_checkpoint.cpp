@@ -9,6 +9,7 @@
 #include "io/checkpoint.h"
 #include "io/json_file.h"
 #include "io_test_util.h"
+#include "test_paths.h"
 
 using Catch::Matchers::Contains;
 using pb::DType;

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "io/model_config.h"
 #include "io_test_util.h"
+#include "test_paths.h"
 
 using Catch::Matchers::Contains;
 using nlohmann::json;

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "io/safetensors.h"
 #include "io_test_util.h"
+#include "test_paths.h"
 
 using Catch::Matchers::Contains;
 using pb::DType;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "metrics/answer_metrics.h"
+#include "test_paths.h"
 
 namespace {
 

@@ -12,6 +12,7 @@
 
 #include "io/safetensors.h"
 #include "models/torch_tensor.h"
+#include "test_paths.h"
 
 namespace pb::test {
 

@@ -25,6 +25,7 @@
 #include "pruners/select.h"
 #include "test_files.h"
 #include "error_text.h"
+#include "test_paths.h"
 
 namespace pb::test {
 namespace {

@@ -9,6 +9,7 @@
 #include "pipeline/pruned_prefill.h"
 #include "pruners/dart.h"
 #include "pruners/pruner.h"
+#include "test_paths.h"
 
 namespace pb::test {
 

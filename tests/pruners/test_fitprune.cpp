@@ -21,6 +21,7 @@
 #include "pruners/fitprune_calibrate.h"
 #include "pruners/fitprune_recipe.h"
 #include "test_files.h"
+#include "test_paths.h"
 
 namespace pb::test {
 namespace {

@@ -14,6 +14,7 @@
 #include "pruners/fitprune_recipe.h"
 #include "pruners/pruner.h"
 #include "test_files.h"
+#include "test_paths.h"
 
 namespace pb::test {
 namespace {

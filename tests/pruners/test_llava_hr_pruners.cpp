@@ -16,6 +16,7 @@
 #include "pipeline/pruned_prefill.h"
 #include "pruners/pruner.h"
 #include "error_text.h"
+#include "test_paths.h"
 
 namespace pb::test {
 namespace {
@@ -25,7 +26,7 @@ const std::map<std::string, std::pair<std::string, std::string>> kHrSpecs = {
     {"none", {"none", ""}},
     {"random", {"random", "keep:0.25"}},
     {"fastv", {"fastv", "tokens:64"}},
-    {"fitprune", {"fitprune", "schedule:" PB_TEST_DATA "/fitprune/tiny_hr_recipe.json"}},
+    {"fitprune", {"fitprune", std::string("schedule:") + PB_TEST_DATA + "/fitprune/tiny_hr_recipe.json"}},
     {"gprune", {"gprune", "keep:0.5"}},
     {"pool", {"pool", "tokens:256"}},  // 16x16 of the 32x32 CLIP grid
     {"pdrop", {"pdrop:layers=1/2", "keep:0.5"}},

@@ -13,6 +13,7 @@
 #include "pipeline/pruned_prefill.h"
 #include "pruners/pdrop.h"
 #include "pruners/pruner.h"
+#include "test_paths.h"
 
 namespace pb::test {
 namespace {

@@ -7,6 +7,7 @@
 #include "golden_case.h"
 #include "pipeline/pruned_prefill.h"
 #include "pruners/pruner.h"
+#include "test_paths.h"
 
 namespace pb::test {
 namespace {
@@ -17,7 +18,7 @@ const std::map<std::string, std::string> kTestBudgets = {
     {"none", ""},
     {"random", "tokens:64"},
     {"fastv", "tokens:64"},
-    {"fitprune", "schedule:" PB_TEST_DATA "/fitprune/tiny_recipe.json"},
+    {"fitprune", std::string("schedule:") + PB_TEST_DATA + "/fitprune/tiny_recipe.json"},
     {"fopru", "tokens:64"},
     {"gprune", "tokens:64"},
     {"visionzip", "tokens:64"},

@@ -10,6 +10,7 @@
 #include "pipeline/pruned_prefill.h"
 #include "pruners/pruner.h"
 #include "pruners/sparsevlm.h"
+#include "test_paths.h"
 
 namespace pb::test {
 

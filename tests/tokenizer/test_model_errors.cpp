@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "tokenizer/sentencepiece.h"
+#include "test_paths.h"
 
 namespace fs = std::filesystem;
 

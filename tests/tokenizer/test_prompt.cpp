@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "tokenizer/prompt.h"
 #include "tokenizer/sentencepiece.h"
+#include "test_paths.h"
 
 namespace {
 

@@ -26,6 +26,7 @@
 #include "tokenizer/protobuf_reader.h"
 #include "tokenizer/sentencepiece.h"
 #include "tokenizer/sentencepiece_model.h"
+#include "test_paths.h"
 
 namespace {
 

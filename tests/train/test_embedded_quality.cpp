@@ -9,6 +9,7 @@
 
 #include "synth/sample.h"
 #include "train/train_synth.h"
+#include "test_paths.h"
 
 namespace pb::test {
 

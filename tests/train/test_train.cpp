@@ -24,6 +24,7 @@
 #include "train/symbol_tokens.h"
 #include "train/synth_batches.h"
 #include "train/train_synth.h"
+#include "test_paths.h"
 
 namespace pb::test {
 namespace {
@@ -818,6 +819,11 @@ TEST_CASE("train: supervision options that need another, or a layer the model la
                       o.caption_layer = 2;
                     })),
                     Catch::Contains("--caption-layer 2 is past the model's 2 decoder layers"));
+  CHECK_THROWS_WITH(train_synth(refused([](TrainSynthOptions& o) {
+                      o.relation_offset = 1;
+                      o.relation_readout_layer = 2;
+                    })),
+                    Catch::Contains("--relation-readout-layer 2 is past the model's 2 decoder layers"));
 }
 
 TEST_CASE("train: caption supervision reads each sign-character patch's residual through lm_head as the token that spells it", "[train]") {
